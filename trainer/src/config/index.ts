@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './job-config';
+export * from './load';
+export * from './presets';
