@@ -62,7 +62,5 @@ export interface JobConfig {
   augmentation: AugmentationConfig;
   skip_bad_samples: boolean;
   compat: 'fixed' | 'reference';
-  weights?: string;
-  triplet_mining: 'none' | 'batch_hard' | 'semi_hard';
   checkpoint: CheckpointConfig;
 }
