@@ -57,6 +57,7 @@ export interface JobConfig {
   val_csv: string;
   images: string;
   input_size: number;
+  width_multiplier: number;
   seed: number;
   margin: number;
   augmentation: AugmentationConfig;
