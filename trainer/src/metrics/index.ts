@@ -1,0 +1,4 @@
+export * from './definitions';
+export * from './observer';
+export * from './progress';
+export * from './server';
