@@ -6,7 +6,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * conventions: a `mildnet_trainer_` prefix, units as suffixes, `_total` only
  * on counters.
  */
-export function createTrainerMetrics(registry: Registry = new Registry()) {
+export interface TrainerMetricsArgs {
+  registry?: Registry;
+  /** Reads tensor counts at scrape time; the trainer passes TensorFlow.js's tf.memory. */
+  tensorMemory?: () => { numTensors: number; numBytes: number };
+}
+
+export function createTrainerMetrics(args: TrainerMetricsArgs = {}) {
+  const registry = args.registry ?? new Registry();
+  const tensorMemory = args.tensorMemory;
   const registers = [registry];
   const metrics = {
     registry,
@@ -74,8 +82,22 @@ export function createTrainerMetrics(registry: Registry = new Registry()) {
       labelNames: ['backend'] as const,
       registers,
     }),
-    tensors: new Gauge({ name: 'mildnet_trainer_tensors', help: 'Tensors allocated by TensorFlow.js.', registers }),
-    tensorBytes: new Gauge({ name: 'mildnet_trainer_tensor_bytes', help: 'Bytes held by TensorFlow.js tensors.', registers }),
+    tensors: new Gauge({
+      name: 'mildnet_trainer_tensors',
+      help: 'Tensors allocated by TensorFlow.js.',
+      registers,
+      collect() {
+        if (tensorMemory) this.set(tensorMemory().numTensors);
+      },
+    }),
+    tensorBytes: new Gauge({
+      name: 'mildnet_trainer_tensor_bytes',
+      help: 'Bytes held by TensorFlow.js tensors.',
+      registers,
+      collect() {
+        if (tensorMemory) this.set(tensorMemory().numBytes);
+      },
+    }),
     skippedTriplets: new Counter({
       name: 'mildnet_trainer_skipped_triplets_total',
       help: 'Triplets skipped because an image was missing or corrupt (skip_bad_samples).',

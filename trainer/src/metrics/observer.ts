@@ -1,5 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
-
 import type { CheckpointEvent, EpochRecord, StartEvent, StepEvent, TrainingObserver } from '../training/events';
 import type { TrainerMetrics } from './definitions';
 
@@ -8,10 +6,7 @@ export class MetricsObserver implements TrainingObserver {
   private recentImages = 0;
   private recentSeconds = 0;
 
-  constructor(private readonly metrics: TrainerMetrics) {
-    metrics.tensors.collect = () => metrics.tensors.set(tf.memory().numTensors);
-    metrics.tensorBytes.collect = () => metrics.tensorBytes.set(tf.memory().numBytes);
-  }
+  constructor(private readonly metrics: TrainerMetrics) {}
 
   onStart(event: StartEvent): void {
     const m = this.metrics;
