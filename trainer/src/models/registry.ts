@@ -1,26 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from './types';
+import { mildnetModels } from './zoo/mildnet';
+import { mobilenetModels } from './zoo/mobilenet';
 
-/** Options every model builder accepts. */
-export interface ModelBuildArgs {
-  /** Height and width of the square RGB input, in pixels. */
-  inputSize: number;
-}
-
-/**
- * A model of the zoo. Every model maps a batch of images [N, size, size, 3],
- * scaled to [0, 1], to embeddings [N, embeddingSize]. The original fed the
- * same image to three inputs so that its multi-scale models could read it in
- * their shallow branches; one input fed to every branch computes the same.
- */
-export interface ModelSpec {
-  id: string;
-  description: string;
-  /** Input size the original trained at (224, or 227 for AlexNet). */
-  defaultInputSize: number;
-  /** Smallest input size the architecture accepts. */
-  minInputSize: number;
-  build(args: ModelBuildArgs): tf.LayersModel;
-}
+export type { EmbeddingNormalization, ModelBuildArgs, ModelSpec } from './types';
 
 const models = new Map<string, ModelSpec>();
 
@@ -41,4 +23,8 @@ export function getModel(id: string): ModelSpec {
 
 export function modelIds(): string[] {
   return [...models.keys()].sort();
+}
+
+for (const spec of [...mildnetModels, ...mobilenetModels]) {
+  registerModel(spec);
 }
