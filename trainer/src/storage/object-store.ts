@@ -35,3 +35,21 @@ export class ObjectNotFoundError extends Error {
     this.name = 'ObjectNotFoundError';
   }
 }
+
+/**
+ * An ObjectStore that also moves whole files between the store and the local
+ * disk without holding them in memory. Every backend that openStore returns
+ * implements it.
+ */
+export interface FileObjectStore extends ObjectStore {
+  /** Uploads the local file to key; large files go up in parts. */
+  putFile(key: string, localPath: string): Promise<ObjectInfo>;
+  /**
+   * Downloads key to localPath through a temporary file and a rename, so that
+   * localPath never holds a partial body; rejects with ObjectNotFoundError
+   * when the object is missing.
+   */
+  getToFile(key: string, localPath: string): Promise<ObjectInfo>;
+  /** Returns the URI of key inside this store, without credentials. */
+  uriOf(key: string): string;
+}
