@@ -101,8 +101,8 @@ describeWithS3('S3ObjectStore under faults', () => {
     await server.restart();
     const info = await upload;
 
-    // While the server was down, connections were refused; a stopping
-    // server may also have answered 500 InternalError to parts in flight.
+    // While the server was down, connections were refused. A stopping
+    // server may also return 500 InternalError for parts in flight.
     expect(retries.map((event) => event.code)).toContain('ECONNREFUSED');
     for (const event of retries) {
       expect(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'Timeout', 'InternalError']).toContain(event.code);
@@ -184,6 +184,15 @@ describeWithS3('S3ObjectStore under faults', () => {
     expect(error.message).toContain('access key ID');
     expect(error.message).toContain('AWS_ACCESS_KEY_ID');
     expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(unknownKey);
+  });
+
+  it('reports an unknown key ID from HEAD', async () => {
+    const store = await open('s3://mildnet-faults/x', { env: { ...server.env(), AWS_ACCESS_KEY_ID: 'AKIAUNKNOWNKEY' } });
+
+    const error = await captureError(store.head('a.txt'));
+
+    expect(error.code).not.toBe('NoSuchBucket');
+    expect(error.message).toContain('access key ID');
   });
 
   it('reports a HEAD with wrong credentials as access denied', async () => {

@@ -1,11 +1,11 @@
 /**
  * A local cache of remote data prefixes (an image archive or folder plus the
- * triplet CSVs). Each URI is mirrored once into its own entry directory; a
- * later fetch of the same URI compares each object's size and ETag with the
- * entry's manifest and downloads only what changed, so a restarted trainer
- * with the same cache directory downloads nothing. Zip archives are unpacked
- * next to where they would be. Entries that were used least recently are
- * evicted when the cache grows past its bound.
+ * triplet CSVs). Each URI is mirrored into its own entry directory. A later
+ * fetch of the same URI compares each object's size and ETag with the entry's
+ * manifest and downloads only what changed. So a restarted trainer with the
+ * same cache directory downloads nothing. Zip archives are unpacked into the
+ * folder that contains them. When the cache grows past its bound, the least
+ * recently used entries are evicted.
  *
  * NOTE: one process at a time per cache directory; there is no file lock.
  */
@@ -15,13 +15,13 @@ import * as path from 'node:path';
 
 import * as yauzl from 'yauzl';
 
-import { StorageConfigError } from './errors';
+import { StorageConfigError, StorageRequestError } from './errors';
 import { writeFileAtomically, writeStreamToHandle } from './local';
 import { FileObjectStore, ObjectInfo } from './object-store';
 import { OpenStoreOptions, openStore, parseStorageUri } from './uri';
 
 export interface DatasetCacheOptions {
-  /** Directory that holds the cache entries; created when missing. */
+  /** Directory that contains the cache entries, created when missing. */
   cacheDir: string;
   /** Bound on the bytes kept on disk (downloads plus unpacked archives), over all entries. */
   maxBytes: number;
@@ -170,9 +170,13 @@ export class DatasetCache {
     const fetched = await store.getToFile(object.key, target);
     if (fetched.sizeBytes !== object.sizeBytes || (object.etag !== undefined && fetched.etag !== object.etag)) {
       await fs.rm(target, { force: true });
-      throw new StorageConfigError(
-        `${store.uriOf(object.key)} changed while it was downloaded (listed ${object.sizeBytes} bytes, ETag ${object.etag}; received ${fetched.sizeBytes} bytes, ETag ${fetched.etag}); fetch again once writers have finished`,
-      );
+      throw new StorageRequestError({
+        message: `${store.uriOf(object.key)} changed while it was downloaded (listed ${object.sizeBytes} bytes, ETag ${object.etag}; received ${fetched.sizeBytes} bytes, ETag ${fetched.etag}); fetch again once writers have finished`,
+        code: 'ObjectChanged',
+        uri: store.uriOf(object.key),
+        transient: true,
+        attempts: 1,
+      });
     }
     this.options.onEvent?.({ type: 'download', uri: store.uri, key: object.key, sizeBytes: object.sizeBytes });
 

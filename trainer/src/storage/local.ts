@@ -14,10 +14,10 @@ import { FileObjectStore, ObjectInfo, ObjectNotFoundError } from './object-store
 export const PARTIAL_FILE_MARKER = '.mildnet-partial-';
 
 /**
- * An object store over a local directory. Each key maps to a file below the
- * root; writes go to a temporary file in the target's directory, are synced
- * and then renamed over the target, so readers see the old or the new body
- * and a crash leaves at most a stray temporary file.
+ * An object store over a local directory, with one file below the root per
+ * key. Writes go to a temporary file in the target's directory, which is
+ * synced and then renamed over the target. Readers therefore see the old or
+ * the new body, and a crash leaves at most a stray temporary file.
  */
 export class LocalObjectStore implements FileObjectStore {
   readonly uri: string;

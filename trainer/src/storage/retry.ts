@@ -1,8 +1,8 @@
 /**
- * Retry policy for storage requests: transient errors (5xx, throttling,
+ * Retry policy for storage requests. Transient errors (5xx, throttling,
  * connection resets and refusals, timeouts) are retried with exponential
- * backoff and full jitter; every other error fails at once. Time is injected
- * (`sleep`, `now`, `random`) so that tests run without waiting.
+ * backoff and full jitter, and every other error fails at once. Time is
+ * injected (`sleep`, `now`, `random`) so that tests run without waiting.
  */
 
 export interface RetryPolicy {

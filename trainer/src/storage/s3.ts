@@ -7,7 +7,6 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectCommandOutput,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectsV2CommandOutput,
@@ -35,7 +34,7 @@ export interface StorageRetryEvent extends RetryEvent {
 }
 
 export interface S3StoreArgs {
-  /** Retry policy and test seams; `onRetry` is replaced by the store-level callback below. */
+  /** Retry policy and test seams. The store-level `onRetry` below takes the place of `retry.onRetry`. */
   retry?: Omit<RetryOptions, 'onRetry'>;
   /** Called before every retry, of single requests and of each part of a multipart upload. */
   onRetry?: (event: StorageRetryEvent) => void;
@@ -55,9 +54,9 @@ export interface S3StoreArgs {
 
 /**
  * An object store over a bucket prefix on AWS S3 or an S3-compatible server.
- * Single requests are retried here with the retry policy; multipart uploads go
- * through @aws-sdk/lib-storage, whose requests (each part included) are
- * retried one by one by a middleware with the same policy.
+ * Single requests are retried here with the retry policy. Multipart uploads
+ * go through @aws-sdk/lib-storage, and a client middleware retries each of
+ * its requests (each part included) with the same policy.
  */
 export class S3ObjectStore implements FileObjectStore {
   readonly uri: string;
@@ -230,41 +229,40 @@ export class S3ObjectStore implements FileObjectStore {
     }
   }
 
+  /**
+   * Checks once that the bucket can be listed. ListObjectsV2 is used rather
+   * than HeadBucket because its error responses carry a code, which
+   * distinguishes a missing bucket from unknown credentials.
+   */
   private async verifyBucket(): Promise<void> {
     if (this.bucketVerified) {
       return;
     }
-    await this.request('HeadBucket', '', () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })), {
-      notFoundCode: 'NoSuchBucket',
-    });
+    await this.request('ListObjectsV2', '', () =>
+      this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 })),
+    );
     this.bucketVerified = true;
   }
 
   /** Runs one request under the retry policy and translates its failure. */
-  private async request<T>(
-    operation: string,
-    key: string,
-    send: () => Promise<T>,
-    options: { notFoundCode?: string } = {},
-  ): Promise<T> {
+  private async request<T>(operation: string, key: string, send: () => Promise<T>): Promise<T> {
     try {
       return await withRetry(send, {
         ...this.args.retry,
         onRetry: (event) => this.args.onRetry?.({ ...event, uri: this.uriOf(key), operation }),
       });
     } catch (error) {
-      throw this.translateError(error, operation, key, options.notFoundCode);
+      throw this.translateError(error, operation, key);
     }
   }
 
-  private translateError(error: unknown, operation: string, key: string, notFoundCode?: string): Error {
+  private translateError(error: unknown, operation: string, key: string): Error {
     const uri = this.uriOf(key);
     if (error instanceof OperationFailedError) {
-      const isMissingObject = error.code === 'NoSuchKey' || error.code === 'NotFound' || error.code === 'HttpStatus404';
-      if (isMissingObject && notFoundCode === undefined) {
+      if (error.code === 'NoSuchKey' || error.code === 'NotFound' || error.code === 'HttpStatus404') {
         return new ObjectNotFoundError(uri);
       }
-      const code = isMissingObject && notFoundCode !== undefined ? notFoundCode : error.code;
+      const code = error.code;
       return new StorageRequestError({
         message: this.describeFailure(operation, uri, code, error),
         code,
@@ -289,7 +287,7 @@ export class S3ObjectStore implements FileObjectStore {
     return `S3 ${operation} failed for ${uri} (${code}${status}, after ${attempts}): ${detail}`;
   }
 
-  /** The server's own message, with any credential removed, for codes that have no hint. */
+  /** Returns the server's own message with any credential removed, for codes that have no hint. */
   private serverMessage(cause: unknown): string | undefined {
     const message = cause instanceof Error ? cause.message : undefined;
     if (message === undefined || message === '' || message === 'UnknownError') {
@@ -346,7 +344,7 @@ export class S3ObjectStore implements FileObjectStore {
   }
 }
 
-/** The likely cause and fix for well-known error codes; undefined for the others. */
+/** Returns the likely cause and fix for well-known error codes, or undefined for the others. */
 function failureHint(code: string, bucket: string, settings: S3ConnectionSettings, endpoint: string): string | undefined {
   const names = settings.names;
   switch (code) {

@@ -7,7 +7,7 @@ import {
   withRetry,
 } from '../../src/storage/retry';
 
-/** A clock that advances only when the code under test sleeps. */
+/** Creates a clock that advances only when the code under test sleeps. */
 function fakeClock(): { now: () => number; sleep: (ms: number) => Promise<void>; sleeps: number[] } {
   let time = 0;
   const sleeps: number[] = [];
