@@ -114,7 +114,7 @@ export class S3ObjectStore implements FileObjectStore {
     const output = await this.request('PutObject', key, () =>
       this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: bytes })),
     );
-    return { key, sizeBytes: bytes.byteLength, etag: unquote(output.ETag), lastModified: new Date() };
+    return { key, sizeBytes: bytes.byteLength, etag: unquote(output.ETag) };
   }
 
   async putFile(key: string, localPath: string): Promise<ObjectInfo> {
@@ -223,7 +223,7 @@ export class S3ObjectStore implements FileObjectStore {
     });
     try {
       const output = await upload.done();
-      return { key, sizeBytes, etag: unquote((output as { ETag?: string }).ETag), lastModified: new Date() };
+      return { key, sizeBytes, etag: unquote((output as { ETag?: string }).ETag) };
     } catch (error) {
       throw this.translateError(error, 'Upload', key);
     }
