@@ -11,7 +11,7 @@
  * prefetch 2 and a consumer that does nothing, so the numbers are the
  * pipeline's ceiling on this machine.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 
