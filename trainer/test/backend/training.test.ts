@@ -48,7 +48,7 @@ function embed(images: tf.Tensor4D, w: Record<string, tf.Tensor>): tf.Tensor2D {
   const depthwise1 = tf.depthwiseConv2d(conv1, w.depthwise1 as tf.Tensor4D, 1, 'same');
   const { mean, variance } = tf.moments(depthwise1, [0, 1, 2]);
   const normalised = tf.batchNorm(depthwise1, mean, variance, w.beta, w.gamma, 1e-3);
-  const pointwise = tf.relu(tf.conv2d(tf.relu6(normalised), w.pointwise as tf.Tensor4D, 1, 'same'));
+  const pointwise = tf.relu(tf.conv2d(tf.relu6(normalised) as tf.Tensor4D, w.pointwise as tf.Tensor4D, 1, 'same'));
 
   const padded = tf.pad(pointwise, [
     [0, 0],
