@@ -1,6 +1,8 @@
 import type { ModelSpec } from './types';
 import { mildnetModels } from './zoo/mildnet';
 import { mobilenetModels } from './zoo/mobilenet';
+import { multiscaleModels } from './zoo/multiscale';
+import { vanilaModels } from './zoo/vanila';
 
 export type { EmbeddingNormalization, ModelBuildArgs, ModelSpec } from './types';
 
@@ -25,6 +27,6 @@ export function modelIds(): string[] {
   return [...models.keys()].sort();
 }
 
-for (const spec of [...mildnetModels, ...mobilenetModels]) {
+for (const spec of [...mildnetModels, ...mobilenetModels, ...multiscaleModels, ...vanilaModels]) {
   registerModel(spec);
 }
