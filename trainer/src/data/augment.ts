@@ -4,11 +4,11 @@
  * vertical flips, on RGB images in height × width × channel order. Points
  * that map outside the source take the nearest edge pixel ("nearest" fill).
  *
- * The original used a copy of the Keras 2.0 ImageDataGenerator, so:
+ * The original used its own copy of an early Keras 2 ImageDataGenerator, so:
  * - rotation is in degrees, drawn from [-rotation, rotation];
- * - shear is an angle in radians, drawn from [-shear, shear]. Later Keras
- *   releases (keras-preprocessing 1.0.2 and newer) read shear_range in
- *   degrees, under which 0.2 would be an almost invisible 0.2°;
+ * - shear is an angle in radians, drawn from [-shear, shear]. Keras
+ *   switched shear_range to degrees in December 2017 (keras-team/keras pull
+ *   request 8868), under which 0.2 would be an almost invisible 0.2°;
  * - zoom draws the row and column factors independently from
  *   [1 - zoom, 1 + zoom]; a factor above 1 samples a larger source area, so
  *   the content shrinks;
