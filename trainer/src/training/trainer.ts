@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import type { JobConfig } from '../config/job-config';
 import { getLoss, tripletAccuracy, type TripletLoss } from '../losses';
+import { countParameters } from '../models/count-parameters';
 import type { ObjectStore } from '../storage/object-store';
 import {
   listCheckpoints,
@@ -16,7 +17,7 @@ import { saveLayersModel } from './model-io';
 import { createOptimizer } from './optimizer';
 import { readHistory, writeHistory } from './outputs';
 
-/** One batch of a split: 3×triplets images in q,p,n order, HWC, scaled to [0, 1]. */
+/** One batch of a split: 3×triplets images in q,p,n order, HWC, scaled to [0, 1]. Triplets may be 0 when bad samples were skipped. */
 export interface TripletBatch {
   images: Float32Array;
   triplets: number;
@@ -53,12 +54,6 @@ export const FINAL_MODEL_PREFIX = 'final';
 
 export function modelKey(config: JobConfig): string {
   return `${config.model_id}@${config.input_size}x${config.width_multiplier}`;
-}
-
-export function countParameters(model: tf.LayersModel): { total: number; trainable: number } {
-  const size = (weights: tf.LayerVariable[]): number =>
-    weights.reduce((sum, weight) => sum + weight.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
-  return { total: size(model.weights), trainable: size(model.trainableWeights) };
 }
 
 export class ResumeMismatchError extends Error {
@@ -157,6 +152,13 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
 
     for await (const batch of data.batches('train', epoch, state.stepInEpoch)) {
       const dataWaitSeconds = (performance.now() - waitStarted) / 1000;
+      if (batch.triplets === 0) {
+        // Every triplet of this step was skipped for bad images. The step still
+        // counts, so that step numbers keep matching the data order on resume.
+        state = { ...state, stepInEpoch: state.stepInEpoch + 1, globalStep: state.globalStep + 1 };
+        waitStarted = performance.now();
+        continue;
+      }
       const stepStarted = performance.now();
       const images = tf.tensor4d(batch.images, shape(batch.triplets));
       const metrics = trainStep(images);
@@ -250,6 +252,7 @@ async function validate(
   let accuracySum = 0;
   let triplets = 0;
   for await (const batch of data.batches('val', epoch, 0)) {
+    if (batch.triplets === 0) continue;
     const [batchLoss, batchAccuracy] = tf.tidy(() => {
       const images = tf.tensor4d(batch.images, shape(batch.triplets));
       const embeddings = model.apply(images, { training: false }) as tf.Tensor2D;
