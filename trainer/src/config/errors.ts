@@ -54,7 +54,11 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
+/** Returns the candidate a user most likely meant: the only one that starts with name, or the nearest by edit distance. */
 export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  const extensions = candidates.filter((candidate) => name.length >= 3 && candidate.startsWith(name));
+  if (extensions.length === 1) return extensions[0];
+
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
