@@ -34,9 +34,9 @@ function zeroPad(name: string, padding: number): tf.layers.Layer {
 }
 
 /**
- * VisNet branches: Conv 96 8×8/16 "same" → MaxPool 3×3/4 "same" and
- * Conv 96 8×8/32 "same" → MaxPool 7×7/2 "same", both linear; each branch is
- * flattened and L2-normalised, then the two are concatenated.
+ * VisNet branches: Conv 96 8×8/16 "same" → MaxPool 3×3/4 "same", and
+ * Conv 96 8×8/32 "same" → MaxPool 7×7/2 "same", both convs linear. Each
+ * branch is flattened and L2-normalised, then the two are concatenated.
  */
 export function applyVisnetBranches(input: tf.SymbolicTensor): tf.SymbolicTensor {
   let a = apply(conv96('shallow1_conv', 16, 'same', false), input);
@@ -54,7 +54,8 @@ export function applyVisnetBranches(input: tf.SymbolicTensor): tf.SymbolicTensor
  * VisNet-LRN2D branches (and, without LRN, the AlexNet ones): MaxPool 4×4/4 →
  * Conv 96 8×8/4 "valid" ReLU → LRN → ZeroPad 3 → MaxPool 7×7/4 "same", and
  * MaxPool 8×8/8 → Conv 96 8×8/4 "valid" ReLU → LRN → ZeroPad 1 → MaxPool
- * 3×3/2 "same"; each flattened and L2-normalised, then concatenated.
+ * 3×3/2 "same". Each is flattened and L2-normalised, then they are
+ * concatenated.
  */
 export function applyLrnBranches(input: tf.SymbolicTensor, withLrn: boolean): tf.SymbolicTensor {
   const branch = (id: number, inputPool: number, pad: number, pool: number, poolStride: number): tf.SymbolicTensor => {

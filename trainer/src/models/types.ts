@@ -18,7 +18,7 @@ export interface ModelBuildArgs {
 }
 
 /**
- * How a model normalises its output:
+ * Normalisation of a model's output:
  * - `l2`: each embedding row has L2 norm 1.
  * - `l2-height-axis`: the model applies Dense layers at every position of an
  *   [h, w, c] feature map and normalises along the height axis, as the

@@ -112,13 +112,3 @@ export function applyMobilenet(input: tf.SymbolicTensor, width: number, tapNames
   }
   return { output: x, taps };
 }
-
-/** Channels of the output of conv_dw_N_relu: the pointwise filters of block N-1 (32 for block 1). */
-export function depthwiseChannels(blockId: number, width: number): number {
-  const filters = blockId === 1 ? STEM_FILTERS : DEPTHWISE_BLOCKS[blockId - 2].filters;
-  return scaledFilters(filters, width);
-}
-
-export function mobilenetOutputChannels(width: number): number {
-  return scaledFilters(DEPTHWISE_BLOCKS[DEPTHWISE_BLOCKS.length - 1].filters, width);
-}

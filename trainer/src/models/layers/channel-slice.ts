@@ -37,7 +37,7 @@ export class ChannelSlice extends tf.layers.Layer {
     const channels = shape[shape.length - 1];
     if (channels !== null && this.start + this.size > channels) {
       throw new RangeError(
-        `ChannelSlice "${this.name}": channels [${this.start}, ${this.start + this.size}) exceed the input's ${channels} channels`,
+        `ChannelSlice "${this.name}": channels [${this.start}, ${this.start + this.size}) exceed the input's ${channels} channels; lower start or size`,
       );
     }
     return [...shape.slice(0, -1), this.size];

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { applyMobilenet, depthwiseChannels, MOBILENET_MIN_INPUT_SIZE, mobilenetOutputChannels } from '../bases/mobilenet';
+import { applyMobilenet, MOBILENET_MIN_INPUT_SIZE } from '../bases/mobilenet';
 import { defineModel } from '../define';
 import { applyDenseHead, applyL2, imageInput, poolAndConcatenate } from '../heads';
 import type { ModelSpec } from '../types';
@@ -28,11 +28,6 @@ function buildMildnetMobilenet(inputSize: number, width: number, headUnits: numb
   const output = applyL2(hidden, 'l2_normalize');
 
   return tf.model({ name: 'mildnet_mobilenet', inputs: input, outputs: output });
-}
-
-/** Length of the concatenated GAP features at a width multiplier. */
-export function mobilenetSkipFeatureSize(width: number): number {
-  return SKIP_BLOCKS.reduce((sum, id) => sum + depthwiseChannels(id, width), mobilenetOutputChannels(width));
 }
 
 export const mobilenetModels: ModelSpec[] = [
