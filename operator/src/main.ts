@@ -44,3 +44,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`mildnet-operator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

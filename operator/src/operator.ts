@@ -83,6 +83,9 @@ export async function runOperator(args: RunOperatorArgs): Promise<RunningOperato
     elector = new LeaderElector({
       identity: settings.identity,
       clock,
+      leaseDurationMs: settings.leaseDurationMs,
+      renewDeadlineMs: settings.renewDeadlineMs,
+      retryPeriodMs: settings.retryPeriodMs,
       client: new KubeLeaseClient(kubeConfig, settings.leaseNamespace, settings.leaseName, metrics),
       onStartedLeading: () => {
         metrics.leader.set(1);
@@ -190,7 +193,7 @@ async function startReconciling(args: ReconcilingArgs): Promise<() => Promise<vo
     clock,
     store: progress,
     intervalMs: settings.progressIntervalMs,
-    port: settings.progressPort,
+    port: settings.metricsPort,
     targets: () => progressTargets(informers),
     onChange: (key) => queue.add(key),
     onResult: (result, key, err) => {

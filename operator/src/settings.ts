@@ -11,12 +11,15 @@ export interface Settings {
   gpuNodeSelectors: Record<string, Record<string, string>>;
   /** Interval between reads of each running trainer's /progress. */
   progressIntervalMs: number;
-  /** Port of the trainer's /progress and /metrics. */
-  progressPort: number;
+  /** Port of the trainer's /progress and /metrics, passed to it as --metrics-port. */
+  metricsPort: number;
   leaderElect: boolean;
   leaseName: string;
   leaseNamespace: string;
   identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   /** Interval at which every MildnetJob is reconciled even without an event. 0 turns resync off. */
   resyncMs: number;
   workers: number;
@@ -36,10 +39,13 @@ Flags (each also read from the environment variable in brackets):
   --trainer-image IMAGE           Trainer image for MildnetJobs without spec.image [MILDNET_TRAINER_IMAGE]
   --gpu-node-selectors JSON       GPU type to node selector map, e.g. {"a100":{"nvidia.com/gpu.product":"NVIDIA-A100-SXM4-80GB"}} [MILDNET_GPU_NODE_SELECTORS]
   --progress-interval-seconds N   Seconds between reads of each trainer's /progress (default 15) [MILDNET_PROGRESS_INTERVAL_SECONDS]
-  --progress-port N               Trainer metrics port (default 9090) [MILDNET_PROGRESS_PORT]
+  --trainer-metrics-port N        Port the trainer serves /progress and /metrics on (default 9090) [MILDNET_TRAINER_METRICS_PORT]
   --leader-elect true|false       Run leader election on a Lease (default true) [MILDNET_LEADER_ELECT]
   --lease-name NAME               Lease name (default mildnet-operator) [MILDNET_LEASE_NAME]
   --lease-namespace NAME          Lease namespace (default: the pod's namespace, else --namespace, else default) [MILDNET_LEASE_NAMESPACE]
+  --lease-duration-seconds N      Seconds a standby waits for an unrenewed Lease before taking it (default 15) [MILDNET_LEASE_DURATION_SECONDS]
+  --renew-deadline-seconds N      Seconds the leader retries a failed renewal before it exits (default 10) [MILDNET_RENEW_DEADLINE_SECONDS]
+  --retry-period-seconds N        Seconds between acquire or renew attempts (default 2) [MILDNET_RETRY_PERIOD_SECONDS]
   --resync-seconds N              Seconds between full resyncs; 0 turns them off (default 300) [MILDNET_RESYNC_SECONDS]
   --workers N                     Reconciles that run at once (default 4) [MILDNET_WORKERS]
   --http-host HOST                Address of /healthz, /readyz and /metrics (default 0.0.0.0) [MILDNET_HTTP_HOST]
@@ -54,10 +60,13 @@ const FLAGS = {
   'trainer-image': 'MILDNET_TRAINER_IMAGE',
   'gpu-node-selectors': 'MILDNET_GPU_NODE_SELECTORS',
   'progress-interval-seconds': 'MILDNET_PROGRESS_INTERVAL_SECONDS',
-  'progress-port': 'MILDNET_PROGRESS_PORT',
+  'trainer-metrics-port': 'MILDNET_TRAINER_METRICS_PORT',
   'leader-elect': 'MILDNET_LEADER_ELECT',
   'lease-name': 'MILDNET_LEASE_NAME',
   'lease-namespace': 'MILDNET_LEASE_NAMESPACE',
+  'lease-duration-seconds': 'MILDNET_LEASE_DURATION_SECONDS',
+  'renew-deadline-seconds': 'MILDNET_RENEW_DEADLINE_SECONDS',
+  'retry-period-seconds': 'MILDNET_RETRY_PERIOD_SECONDS',
   'resync-seconds': 'MILDNET_RESYNC_SECONDS',
   workers: 'MILDNET_WORKERS',
   'http-host': 'MILDNET_HTTP_HOST',
@@ -118,11 +127,14 @@ export function loadSettings(argv: string[], env: NodeJS.ProcessEnv = process.en
     trainerImage: get('trainer-image') ?? 'mildnet-trainer:latest',
     gpuNodeSelectors: parseGpuNodeSelectors(get('gpu-node-selectors') ?? '{}'),
     progressIntervalMs: number('progress-interval-seconds', get('progress-interval-seconds') ?? '15', 0.1, false) * 1000,
-    progressPort: number('progress-port', get('progress-port') ?? '9090', 1),
+    metricsPort: number('trainer-metrics-port', get('trainer-metrics-port') ?? '9090', 1),
     leaderElect: boolean('leader-elect', get('leader-elect') ?? 'true'),
     leaseName: get('lease-name') ?? 'mildnet-operator',
     leaseNamespace: get('lease-namespace') ?? env.POD_NAMESPACE ?? namespace ?? 'default',
     identity: `${env.POD_NAME ?? hostname()}_${process.pid}`,
+    leaseDurationMs: number('lease-duration-seconds', get('lease-duration-seconds') ?? '15', 0.1, false) * 1000,
+    renewDeadlineMs: number('renew-deadline-seconds', get('renew-deadline-seconds') ?? '10', 0.1, false) * 1000,
+    retryPeriodMs: number('retry-period-seconds', get('retry-period-seconds') ?? '2', 0.1, false) * 1000,
     resyncMs: number('resync-seconds', get('resync-seconds') ?? '300', 0, false) * 1000,
     workers: number('workers', get('workers') ?? '4', 1),
     httpHost: get('http-host') ?? '0.0.0.0',

@@ -81,7 +81,7 @@ export class Reconciler {
     // AlreadyExists means the cache is behind the server: wait for it rather than guess the Job's state.
     let job = caches.jobs.get(jobName(mj), namespace);
     if (!job) {
-      job = await this.create('Job', () => this.args.cluster.createJob(renderJob(mj, resolved)), log);
+      job = await this.create('Job', () => this.args.cluster.createJob(renderJob(mj, resolved, this.args.settings.metricsPort)), log);
       if (!job) return { requeueAfterMs: CACHE_WAIT_MS };
     }
     if (!isControlledBy(job.metadata?.ownerReferences, mj)) {
@@ -160,7 +160,7 @@ export class Reconciler {
 
   private async ensureService(mj: MildnetJob, log: Logger): Promise<void> {
     if (this.args.caches.services.get(serviceName(mj), mj.metadata.namespace)) return;
-    await this.create('Service', () => this.args.cluster.createService(renderService(mj)), log);
+    await this.create('Service', () => this.args.cluster.createService(renderService(mj, this.args.settings.metricsPort)), log);
   }
 
   /** Creates an object and returns it, or undefined when it already exists (the cache is behind the server). */

@@ -52,7 +52,7 @@ function storageSchema(field: 'data' | 'output'): SchemaNode {
         description: 's3://bucket/prefix (AWS S3 or any S3-compatible store), gs://bucket/prefix, file:///path or an absolute path.',
         'x-kubernetes-validations': [
           {
-            rule: "self.matches('^(s3|gs)://[a-z0-9][-a-z0-9._]*[a-z0-9](/.*)?$') || self.startsWith('file:///') || self.startsWith('/')",
+            rule: "self.matches('^(s3|gs)://[a-z0-9][-a-z0-9._]*(/.*)?$') || self.startsWith('file:///') || self.startsWith('/')",
             message: 'must be s3://bucket/prefix, gs://bucket/prefix, file:///path or an absolute path',
           },
         ],
@@ -71,7 +71,6 @@ function quantitySchema(description: string): SchemaNode {
   return {
     description,
     'x-kubernetes-int-or-string': true,
-    anyOf: [{ type: 'integer' }, { type: 'string' }],
     'x-kubernetes-validations': [
       {
         rule: "type(self) == int ? self > 0 : isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))",
@@ -101,15 +100,28 @@ function presetRules(jobConfigSchema: SchemaNode): Rule[] {
   }));
 }
 
+/**
+ * A CEL expression that is true when the field at `path` (such as
+ * `spec.runPolicy.backoffLimit`) is unchanged, set or unset alike. It tests
+ * presence with has() rather than optional chaining, because the API server
+ * cannot bound the cost of comparing optional values and rejects such rules.
+ */
+export function unchangedExpression(path: string): string {
+  const parts = path.split('.');
+  const present = (root: string) => parts.map((_, i) => `has(${root}.${parts.slice(0, i + 1).join('.')})`).slice(1).join(' && ');
+  const value = (root: string) => `${root}.${path}`;
+  return `(${present('self')}) == (${present('oldSelf')}) && (!(${present('self')}) || ${value('self')} == ${value('oldSelf')})`;
+}
+
 function immutabilityRules(): Rule[] {
   const started = '!has(oldSelf.status) || !has(oldSelf.status.jobName)';
   const fields = IMMUTABLE_SPEC_FIELDS.map((field) => ({
-    rule: `${started} || self.spec.?${field} == oldSelf.spec.?${field}`,
+    rule: `${started} || ${unchangedExpression(`spec.${field}`)}`,
     message: `spec.${field} cannot change after the Job was created (status.jobName is set); create a new MildnetJob instead`,
     fieldPath: `.spec.${field}`,
   }));
   const runPolicy = (['backoffLimit', 'activeDeadlineSeconds'] as const).map((field) => ({
-    rule: `${started} || self.spec.?runPolicy.?${field} == oldSelf.spec.?runPolicy.?${field}`,
+    rule: `${started} || ${unchangedExpression(`spec.runPolicy.${field}`)}`,
     message: `spec.runPolicy.${field} cannot change after the Job was created; only runPolicy.suspend and runPolicy.ttlSecondsAfterFinished can`,
     fieldPath: `.spec.runPolicy.${field}`,
   }));
@@ -127,6 +139,7 @@ function specSchema(inputs: CrdInputs): SchemaNode {
         type: 'string',
         description: 'Name of a bundled job config (file name under job_configs/ without .yaml), such as mildnet or mildnet_skip_1.',
         enum: [...inputs.presetNames],
+        maxLength: Math.max(...inputs.presetNames.map((n) => n.length)),
       },
       config: configSchema(inputs.jobConfigSchema),
       data: storageSchema('data'),
@@ -164,6 +177,7 @@ function specSchema(inputs: CrdInputs): SchemaNode {
         description: 'Node labels the trainer pod must match, merged with the GPU type\'s selector.',
         maxProperties: 32,
         additionalProperties: { type: 'string', maxLength: 63 },
+        'x-kubernetes-map-type': 'atomic',
       },
       tolerations: {
         type: 'array',
@@ -267,7 +281,6 @@ export function buildCrd(inputs: CrdInputs): SchemaNode {
     {
       rule: `size(self.metadata.name) <= ${MAX_NAME_LENGTH} && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')`,
       message: `metadata.name must be a DNS-1035 label of at most ${MAX_NAME_LENGTH} characters (the metrics Service is named <name>-metrics)`,
-      fieldPath: '.metadata.name',
     },
     ...immutabilityRules(),
   ];

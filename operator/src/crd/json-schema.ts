@@ -70,8 +70,13 @@ export function toStructuralSchema(node: SchemaNode, args: ToStructuralArgs, pat
         throw new TypeError(`${path || '(root)'}: JSON Schema keyword "${keyword}" has no conversion to a CRD schema; extend toStructuralSchema`);
     }
   }
-  if (out.type === 'string' && out.enum === undefined && out.maxLength === undefined) out.maxLength = DEFAULT_MAX_STRING_LENGTH;
+  if (out.type === 'string' && out.maxLength === undefined) out.maxLength = stringBound(out.enum);
   return out;
+}
+
+/** maxLength for a string: the longest enum value, else the default bound. */
+function stringBound(values: unknown): number {
+  return Array.isArray(values) ? Math.max(...values.map((v) => String(v).length)) : DEFAULT_MAX_STRING_LENGTH;
 }
 
 /** One entry of a @kubernetes/client-node model's attributeTypeMap. */
@@ -81,6 +86,13 @@ export interface ModelAttribute {
   type: string;
   format: string;
 }
+
+/**
+ * Bounds put on the embedded core/v1 schemas. CEL estimates a rule's cost
+ * from the largest value a schema allows, and the immutability rules compare
+ * whole objects, so every list, map and string needs a limit.
+ */
+export const MODEL_BOUNDS = { maxItems: 16, maxProperties: 16, maxLength: 253 };
 
 /** Returns the attributeTypeMap of a client-node model class, or undefined for an unknown name. */
 export type ModelLookup = (typeName: string) => readonly ModelAttribute[] | undefined;
@@ -101,9 +113,11 @@ const REQUIRED_FIELDS: Record<string, string[]> = {
 /** Builds an OpenAPI schema for a client-node model (such as V1Affinity) from its attributeTypeMap. */
 export function schemaFromModel(typeName: string, lookup: ModelLookup, seen: readonly string[] = []): SchemaNode {
   const array = /^Array<(.+)>$/.exec(typeName);
-  if (array) return { type: 'array', items: schemaFromModel(array[1], lookup, seen) };
-  if (/^\{ \[key: string\]: string; \}$/.test(typeName)) return { type: 'object', additionalProperties: { type: 'string' } };
-  if (typeName === 'string') return { type: 'string' };
+  if (array) return { type: 'array', maxItems: MODEL_BOUNDS.maxItems, items: schemaFromModel(array[1], lookup, seen) };
+  if (/^\{ \[key: string\]: string; \}$/.test(typeName)) {
+    return { type: 'object', maxProperties: MODEL_BOUNDS.maxProperties, additionalProperties: { type: 'string', maxLength: MODEL_BOUNDS.maxLength } };
+  }
+  if (typeName === 'string') return { type: 'string', maxLength: MODEL_BOUNDS.maxLength };
   if (typeName === 'boolean') return { type: 'boolean' };
 
   const attributes = lookup(typeName);

@@ -20,7 +20,7 @@ import type { ResolvedSpec } from './resolve';
 export const DEFAULT_BACKOFF_LIMIT = 3;
 
 /** The trainer's command line, fixed by the trainer contract. */
-export function trainerArgs(mj: MildnetJob): string[] {
+export function trainerArgs(mj: MildnetJob, metricsPort: number = METRICS_PORT): string[] {
   return [
     'train',
     '--config',
@@ -30,7 +30,7 @@ export function trainerArgs(mj: MildnetJob): string[] {
     '--job-dir',
     mj.spec.output.uri,
     '--metrics-port',
-    String(METRICS_PORT),
+    String(metricsPort),
     '--metrics-host',
     '$(POD_IP)',
   ];
@@ -63,7 +63,7 @@ function envFrom(mj: MildnetJob): V1EnvFromSource[] {
 }
 
 /** The batch/v1 Job that runs one trainer pod for a MildnetJob. */
-export function renderJob(mj: MildnetJob, resolved: ResolvedSpec): V1Job {
+export function renderJob(mj: MildnetJob, resolved: ResolvedSpec, metricsPort: number = METRICS_PORT): V1Job {
   const labels = childLabels(mj);
   const runPolicy = mj.spec.runPolicy ?? {};
   const jobLabels = mj.spec.queueName ? { ...labels, [KUEUE_QUEUE_LABEL]: mj.spec.queueName } : labels;
@@ -105,10 +105,10 @@ export function renderJob(mj: MildnetJob, resolved: ResolvedSpec): V1Job {
               name: TRAINER_CONTAINER,
               image: resolved.image,
               command: ['mildnet'],
-              args: trainerArgs(mj),
+              args: trainerArgs(mj, metricsPort),
               env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
               ...(envFrom(mj).length > 0 ? { envFrom: envFrom(mj) } : {}),
-              ports: [{ name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' }],
+              ports: [{ name: METRICS_PORT_NAME, containerPort: metricsPort, protocol: 'TCP' }],
               resources: resources(mj),
               volumeMounts: [{ name: 'config', mountPath: CONFIG_MOUNT_DIR, readOnly: true }],
             },

@@ -7,6 +7,8 @@ export interface RenderSettings {
   trainerImage: string;
   /** spec.resources.gpuType → node selector added to the pod. */
   gpuNodeSelectors: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Port the trainer serves /progress and /metrics on. Default 9090. */
+  metricsPort?: number;
 }
 
 /** What the spec resolves to before any object is rendered. */

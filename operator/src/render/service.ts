@@ -9,7 +9,7 @@ import { childLabels, controllerReference, serviceName } from './names';
  * their metrics port through the endpoints. It also publishes pods that are
  * not ready, because the trainer serves metrics before its first step.
  */
-export function renderService(mj: MildnetJob): V1Service {
+export function renderService(mj: MildnetJob, metricsPort: number = METRICS_PORT): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -23,7 +23,7 @@ export function renderService(mj: MildnetJob): V1Service {
       clusterIP: 'None',
       publishNotReadyAddresses: true,
       selector: { [MILDNETJOB_LABEL]: mj.metadata.name },
-      ports: [{ name: METRICS_PORT_NAME, port: METRICS_PORT, targetPort: METRICS_PORT_NAME, protocol: 'TCP' }],
+      ports: [{ name: METRICS_PORT_NAME, port: metricsPort, targetPort: METRICS_PORT_NAME, protocol: 'TCP' }],
     },
   };
 }
