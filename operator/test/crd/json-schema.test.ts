@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-import { DEFAULT_MAX_STRING_LENGTH, schemaFromModel, toStructuralSchema, type ModelAttribute } from '../../src/crd/json-schema';
+import { DEFAULT_MAX_STRING_LENGTH, MODEL_BOUNDS, schemaFromModel, toStructuralSchema, type ModelAttribute } from '../../src/crd/json-schema';
 
 describe('toStructuralSchema', () => {
   const args = { dropDefaults: true, dropTopLevelRequired: true };
@@ -17,6 +17,7 @@ describe('toStructuralSchema', () => {
         properties: {
           lr: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 1 },
           name: { type: 'string' },
+          kind: { type: 'string', enum: ['a', 'abc'] },
           nested: { type: 'object', required: ['a'], properties: { a: { type: 'string', maxLength: 5 } } },
         },
       },
@@ -27,6 +28,7 @@ describe('toStructuralSchema', () => {
       properties: {
         lr: { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 10 },
         name: { type: 'string', maxLength: DEFAULT_MAX_STRING_LENGTH },
+        kind: { type: 'string', enum: ['a', 'abc'], maxLength: 3 },
         nested: { type: 'object', required: ['a'], properties: { a: { type: 'string', maxLength: 5 } } },
       },
     });
@@ -61,20 +63,22 @@ describe('schemaFromModel', () => {
     ],
   };
 
-  test('builds nested schemas from attribute maps', () => {
+  test('builds bounded schemas from attribute maps', () => {
+    const { maxItems, maxProperties, maxLength } = MODEL_BOUNDS;
     expect(schemaFromModel('V1LabelSelector', (name) => models[name])).toEqual({
       type: 'object',
       properties: {
-        matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+        matchLabels: { type: 'object', maxProperties, additionalProperties: { type: 'string', maxLength } },
         matchExpressions: {
           type: 'array',
+          maxItems,
           items: {
             type: 'object',
             required: ['key', 'operator'],
             properties: {
-              key: { type: 'string' },
-              operator: { type: 'string' },
-              values: { type: 'array', items: { type: 'string' } },
+              key: { type: 'string', maxLength },
+              operator: { type: 'string', maxLength },
+              values: { type: 'array', maxItems, items: { type: 'string', maxLength } },
               weight: { type: 'integer', format: 'int32' },
             },
           },
