@@ -34,9 +34,9 @@ export function randomValues(size: number, seed: number): Float32Array {
 
 /** Plain input data for one kernel run: values and shape, recreated as a tensor on each backend. */
 export interface HostTensor {
-  values: Float32Array | Int32Array;
+  values: Float32Array | Int32Array | Uint8Array;
   shape: number[];
-  dtype: 'float32' | 'int32';
+  dtype: 'float32' | 'int32' | 'bool';
 }
 
 export function hostTensor(shape: number[], seed: number): HostTensor {
