@@ -8,9 +8,9 @@ import { type DisposingBackend, withKernelScope } from './kernel-scope';
  * Conv2DBackpropFilter (dW of a 2-D convolution) as one XNNPACK convolution.
  *
  * dW[i, j, ci, co] = Σ_{n, y, x} xPadded[n, y·s + i, x·s + j, ci] · dy[n, y, x, co]
- * is a correlation of x with dy dilated by the stride s. With the batch as
- * the contraction ("channel") axis, x becomes a batch of Cin images
- * `[Cin, H, W, N]` and dy a filter `[Ho, Wo, N, Cout]`; their stride-1
+ * is a correlation of x with dy dilated by the stride s. The batch axis
+ * becomes the contracted channel axis: x turns into a batch of Cin images
+ * `[Cin, H, W, N]` and dy into a filter `[Ho, Wo, N, Cout]`. Their stride-1
  * convolution with dilation s is `[Cin, kh, kw, Cout]`.
  */
 const conv2dBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {

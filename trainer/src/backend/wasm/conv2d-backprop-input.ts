@@ -8,9 +8,9 @@ import { phaseTransposedConv, reversedPhaseTaps } from './transposed-conv';
 /**
  * Conv2DBackpropInput (dx of a 2-D convolution) on XNNPACK convolutions.
  *
- * The wasm backend ships this kernel as a plain loop (about 1 GFLOP/s here);
- * this version runs one stride-1 XNNPACK convolution per stride phase with
- * the phase's reversed, transposed sub-filter.
+ * The wasm backend ships this kernel as a plain loop (about 1 GFLOP/s here).
+ * This version runs one stride-1 XNNPACK convolution per stride phase, with
+ * the phase's reversed and transposed sub-filter.
  */
 const conv2dBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const dy = inputs.dy as TensorInfo;

@@ -9,7 +9,6 @@ import { depthwiseBackpropFilterConfig } from './depthwise-backprop-filter';
 import { depthwiseBackpropInputConfig } from './depthwise-backprop-input';
 import { type FastPath, withFallback } from './fast-path';
 import { maxPoolGradConfig } from './max-pool-grad';
-import { sumFastPath } from './sum';
 import { tileConfig } from './tile';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 
@@ -25,7 +24,7 @@ const ADDED: readonly KernelConfig[] = [
 const REPLACED: readonly KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, avgPoolGradConfig, tileConfig];
 
 /** Shipped kernels given a faster path for the cases training hits; other cases still run the shipped kernel. */
-const FAST_PATHS: Readonly<Record<string, FastPath>> = { ...COMPARISON_FAST_PATHS, Sum: sumFastPath };
+const FAST_PATHS: Readonly<Record<string, FastPath>> = COMPARISON_FAST_PATHS;
 
 /** Names of every kernel `registerWasmTrainingKernels` registers on wasm. */
 export const WASM_TRAINING_KERNELS: readonly string[] = [

@@ -2,7 +2,7 @@ import type { TensorInfo } from '@tensorflow/tfjs';
 
 import type { ExplicitPadding, KernelScope } from './kernel-scope';
 
-/** Sizes of a strided 2-D window operation (convolution or pooling), NHWC, as its input gradient sees them. */
+/** Sizes of a strided 2-D window operation (convolution or pooling) on an NHWC input, which its input gradient needs. */
 export interface WindowGeometry {
   batchSize: number;
   inHeight: number;
@@ -68,15 +68,15 @@ export function axisPhases(
     // Output row of dy whose tap `firstTap` lands on input row `residue`.
     const firstOutputRow = (padBefore + residue - firstTap) / stride;
 
-    const wantedBefore = taps - 1 - firstOutputRow;
-    const wantedAfter = firstOutputRow + rowsPerPhase - outSize;
-    const padBeforePhase = Math.max(0, wantedBefore);
+    const exactPadBefore = taps - 1 - firstOutputRow;
+    const exactPadAfter = firstOutputRow + rowsPerPhase - outSize;
+    const padBeforePhase = Math.max(0, exactPadBefore);
     phases.push({
       firstTap,
       taps,
       padBefore: padBeforePhase,
-      padAfter: Math.max(0, wantedAfter),
-      cropBegin: padBeforePhase - wantedBefore,
+      padAfter: Math.max(0, exactPadAfter),
+      cropBegin: padBeforePhase - exactPadBefore,
     });
   }
   return { phases, rowsPerPhase };

@@ -5,10 +5,10 @@ import type { HeapBackend } from './heap';
 /**
  * UnsortedSegmentSum, missing from the wasm backend, as a JavaScript loop.
  *
- * tfjs uses it for the gradient of `gather` (also behind `tf.gather` in
- * losses that regroup a batch), on tensors no larger than one embedding batch,
- * so a loop is fast enough. As in tfjs's cpu kernel, rows whose segment id is
- * outside `[0, numSegments)` are dropped.
+ * tfjs uses it for the gradient of `gather`, which training applies to small
+ * tensors such as a batch of embeddings, so a loop is fast enough. As in
+ * tfjs's cpu kernel, rows whose segment id is outside `[0, numSegments)` are
+ * dropped.
  */
 const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
