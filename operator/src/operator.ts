@@ -11,6 +11,7 @@ import { Reconciler } from './controller/reconciler';
 import { ClientNodeCluster } from './kube/client-node-cluster';
 import { createInformers, type OperatorInformers } from './kube/informers';
 import { KubeLeaseClient } from './kube/lease-client';
+import { shareAgent } from './kube/shared-agent';
 import { createMetrics, type OperatorMetrics } from './metrics';
 import { SystemClock, type Clock, type TimerHandle } from './runtime/clock';
 import { Controller } from './runtime/controller';
@@ -42,7 +43,7 @@ function loadKubeConfig(settings: Settings): k8s.KubeConfig {
   return kubeConfig;
 }
 
-/** The MildnetJob key that owns a child object, read from its mildnet.io/mildnetjob label. */
+/** Returns the key of the MildnetJob that owns a child object, from its mildnet.io/mildnetjob label. */
 function ownerKey(obj: k8s.KubernetesObject): string | undefined {
   const name = obj.metadata?.labels?.[MILDNETJOB_LABEL];
   return name ? `${obj.metadata?.namespace ?? ''}/${name}` : undefined;
@@ -53,6 +54,7 @@ export async function runOperator(args: RunOperatorArgs): Promise<RunningOperato
   const { settings, logger } = args;
   const clock = args.clock ?? new SystemClock();
   const kubeConfig = loadKubeConfig(settings);
+  if (!shareAgent(kubeConfig)) logger.info('This @kubernetes/client-node version has no KubeConfig.createAgent; every request opens a new connection');
   const catalog = loadPresetCatalog(settings.jobConfigsDir);
   let informers: OperatorInformers | undefined;
   const metrics = createMetrics(() => countByPhase(informers?.mildnetJobs.list() ?? []));
@@ -183,7 +185,7 @@ async function startReconciling(args: ReconcilingArgs): Promise<() => Promise<vo
     informer.on('delete', enqueueOwner);
   }
 
-  // Children first, so the first reconcile of each MildnetJob already sees them.
+  // Child informers start first, so the first reconcile of each MildnetJob finds its children in the cache.
   await Promise.all([informers.jobs, informers.pods, informers.configMaps, informers.services].map((i) => i.start()));
   await informers.mildnetJobs.start();
   controller.start();

@@ -2,7 +2,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 
 import type { MildnetJob, MildnetJobSpec } from '../src/api/types';
 
-/** A MildnetJob as the informer cache would hold it. */
+/** Builds a MildnetJob as the informer cache stores it. */
 export function makeMildnetJob(spec: Partial<MildnetJobSpec> = {}, name = 'exp1'): MildnetJob {
   return {
     apiVersion: 'mildnet.io/v1alpha1',

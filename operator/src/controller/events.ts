@@ -13,7 +13,7 @@ export interface EventSpec {
   message: string;
 }
 
-/** A core/v1 Event about a MildnetJob. */
+/** Renders a core/v1 Event about a MildnetJob. */
 export function renderEvent(mj: MildnetJob, spec: EventSpec, now: Date): CoreV1Event {
   return {
     apiVersion: 'v1',

@@ -118,8 +118,8 @@ export interface ProgressPollerArgs {
 /**
  * Reads GET /progress from every running trainer pod each interval and
  * queues the MildnetJob when its training state changed. The reconciler
- * copies the stored progress into status, so a MildnetJob's status is written
- * at most once per interval because of progress.
+ * copies the stored progress into status, so progress adds at most one status
+ * write per MildnetJob per interval.
  */
 export class ProgressPoller {
   private timer: TimerHandle | undefined;

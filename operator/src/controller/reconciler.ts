@@ -74,8 +74,7 @@ export class Reconciler {
     }
 
     // The config file and the metrics Service exist before the Job, so its pods start with both.
-    await this.ensureConfigMap(mj, resolved, log);
-    await this.ensureService(mj, log);
+    await Promise.all([this.ensureConfigMap(mj, resolved, log), this.ensureService(mj, log)]);
 
     // One Job per MildnetJob, named after it, so a restarted operator finds it instead of creating another.
     // AlreadyExists means the cache is behind the server: wait for it rather than guess the Job's state.
@@ -179,13 +178,14 @@ export class Reconciler {
   /** Emits events after the status write; a failed event is logged, not retried. */
   private async emit(mj: MildnetJob, events: EventSpec[], log: Logger): Promise<void> {
     const now = new Date(this.args.clock.now());
-    for (const event of events) {
+    const create = async (event: EventSpec) => {
       try {
         await this.args.cluster.createEvent(renderEvent(mj, event, now));
       } catch (err) {
         log.info({ err: describeApiError(err), reason: event.reason }, 'Failed to create event');
       }
-    }
+    };
+    await Promise.all(events.map(create));
   }
 }
 

@@ -101,7 +101,7 @@ function presetRules(jobConfigSchema: SchemaNode): Rule[] {
 }
 
 /**
- * A CEL expression that is true when the field at `path` (such as
+ * Builds a CEL expression that is true when the field at `path` (such as
  * `spec.runPolicy.backoffLimit`) is unchanged, set or unset alike. It tests
  * presence with has() rather than optional chaining, because the API server
  * cannot bound the cost of comparing optional values and rejects such rules.

@@ -1,7 +1,7 @@
 /** A JSON Schema or Kubernetes OpenAPI v3 schema node, loosely typed. */
 export type SchemaNode = Record<string, unknown>;
 
-/** Longest string the CRD accepts where the job-config schema sets no maxLength. */
+/** maxLength the CRD sets on job-config strings whose schema sets none. */
 export const DEFAULT_MAX_STRING_LENGTH = 4096;
 
 export interface ToStructuralArgs {

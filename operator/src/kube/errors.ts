@@ -1,4 +1,4 @@
-/** HTTP status of a failed Kubernetes API call, or undefined for network and other errors. */
+/** Returns the HTTP status of a failed Kubernetes API call, or undefined for network and other errors. */
 export function statusCodeOf(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const record = err as { code?: unknown; statusCode?: unknown };
@@ -11,7 +11,7 @@ export const isNotFound = (err: unknown): boolean => statusCodeOf(err) === 404;
 export const isAlreadyExists = (err: unknown): boolean => statusCodeOf(err) === 409 && reasonOf(err) === 'AlreadyExists';
 export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409;
 
-/** The `reason` of a Kubernetes Status body, such as AlreadyExists or Conflict. */
+/** Returns the `reason` of a Kubernetes Status body, such as AlreadyExists or Conflict. */
 export function reasonOf(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   let body = (err as { body?: unknown }).body;
@@ -26,7 +26,7 @@ export function reasonOf(err: unknown): string | undefined {
   return typeof reason === 'string' ? reason : undefined;
 }
 
-/** A short description of an API error for logs and conditions: the Status message when there is one. */
+/** Describes an API error for logs and conditions: the Status message when there is one, else the error message. */
 export function describeApiError(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
     let body = (err as { body?: unknown }).body;

@@ -19,7 +19,7 @@ import type { ResolvedSpec } from './resolve';
 
 export const DEFAULT_BACKOFF_LIMIT = 3;
 
-/** The trainer's command line, fixed by the trainer contract. */
+/** Returns the trainer's arguments, fixed by the trainer's command-line contract. */
 export function trainerArgs(mj: MildnetJob, metricsPort: number = METRICS_PORT): string[] {
   return [
     'train',
@@ -62,7 +62,7 @@ function envFrom(mj: MildnetJob): V1EnvFromSource[] {
   return [...new Set(names)].map((name) => ({ secretRef: { name } }));
 }
 
-/** The batch/v1 Job that runs one trainer pod for a MildnetJob. */
+/** Renders the batch/v1 Job that runs one trainer pod for a MildnetJob. */
 export function renderJob(mj: MildnetJob, resolved: ResolvedSpec, metricsPort: number = METRICS_PORT): V1Job {
   const labels = childLabels(mj);
   const runPolicy = mj.spec.runPolicy ?? {};

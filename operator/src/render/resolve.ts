@@ -11,7 +11,7 @@ export interface RenderSettings {
   metricsPort?: number;
 }
 
-/** What the spec resolves to before any object is rendered. */
+/** Config, image and node selector resolved from a spec, before any object is rendered. */
 export interface ResolvedSpec {
   config: JobConfig;
   image: string;

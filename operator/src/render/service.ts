@@ -5,9 +5,9 @@ import type { MildnetJob } from '../api/types';
 import { childLabels, controllerReference, serviceName } from './names';
 
 /**
- * A headless Service selecting the trainer pods, so Prometheus can discover
- * their metrics port through the endpoints. It also publishes pods that are
- * not ready, because the trainer serves metrics before its first step.
+ * Renders a headless Service selecting the trainer pods, so Prometheus can
+ * discover their metrics port through the endpoints. It also publishes pods
+ * that are not ready, because the trainer serves metrics before its first step.
  */
 export function renderService(mj: MildnetJob, metricsPort: number = METRICS_PORT): V1Service {
   return {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock';
 import type { WorkQueue } from './workqueue';
 
-/** What a reconcile asks the controller to do next. */
+/** Outcome of a reconcile that tells the controller what to do next. */
 export interface ReconcileResult {
   /** Reconcile the key again after this many milliseconds, instead of waiting for an event. */
   requeueAfterMs?: number;
@@ -37,8 +37,8 @@ export interface ControllerArgs {
 
 /**
  * Runs reconciles from a work queue. The queue guarantees that one key is
- * reconciled by at most one worker at a time; a failed reconcile is retried
- * with per-key exponential backoff; every log line of a reconcile carries the
+ * reconciled by at most one worker at a time. A failed reconcile is retried
+ * with per-key exponential backoff. Every log line of a reconcile carries the
  * object key and a reconcile id.
  */
 export class Controller {

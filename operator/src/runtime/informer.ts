@@ -32,7 +32,7 @@ export interface InformerArgs {
 /**
  * An informer that keeps running: after any list or watch error it restarts
  * the ListWatch with exponential backoff. The ListWatch resumes from the last
- * resourceVersion it saw, and lists again when the server answers 410 Gone.
+ * resourceVersion it received, and lists again when the server returns 410 Gone.
  */
 export class Informer<T extends KubernetesObject> {
   readonly resource: string;
@@ -109,7 +109,7 @@ export class Informer<T extends KubernetesObject> {
       this.restartTimer = undefined;
       if (!this.running) return;
       this.restartCount++;
-      // startSource reports failures through the error handler, so nothing is lost here.
+      // A failed list or watch calls handleError itself; the catch covers errors thrown by start().
       void this.startSource().catch((startErr: unknown) => this.handleError(startErr));
     }, delayMs);
   }

@@ -93,7 +93,7 @@ describe('schemaFromModel', () => {
 });
 
 describe('generated CRD', () => {
-  test('crds/ matches the generator output', () => {
+  test('crds/ and the chart copy match the generator output', () => {
     // The generator runs in its own Node process because @kubernetes/client-node 1.x is an ES module that Jest cannot load.
     const operatorDir = path.resolve(__dirname, '../..');
     const run = spawnSync('npx', ['ts-node', '--transpile-only', 'scripts/generate-crd.ts', '--check'], { cwd: operatorDir, encoding: 'utf8' });

@@ -6,8 +6,8 @@ import { Informer, type ListWatchSource } from '../../src/runtime/informer';
 
 /**
  * Stands in for client-node's ListWatch, whose real list and watch need an
- * API server (the integration tests run that); it fails its first starts
- * the way ListWatch does: by calling the error handlers and staying stopped.
+ * API server (the integration tests run one). Its first starts fail the way
+ * ListWatch fails: it calls the error handlers and stays stopped.
  */
 class FailingListWatch implements ListWatchSource<KubernetesObject> {
   starts = 0;

@@ -73,7 +73,7 @@ describe('LeaderElector', () => {
     await a.elector.tick();
     await b.elector.tick();
 
-    // a stops renewing (it hangs or dies); b only sees the unchanged record.
+    // a stops renewing (it hangs or dies), so b reads the same record each time.
     for (let elapsed = 0; elapsed < 14_000; elapsed += 2_000) {
       clock.advance(2_000);
       await b.elector.tick();
