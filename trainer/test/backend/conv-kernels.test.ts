@@ -29,6 +29,10 @@ describe('Conv2D gradient kernels on wasm', () => {
     const filter = hostTensor(filterShape, 12);
     const dy = hostTensor(info.outShape, 13);
 
+    const y = await compareKernel('Conv2D', { x, filter }, { strides: stride, pad, dataFormat: 'NHWC', dilations: 1 });
+    expect(y.wasm.shape).toEqual(info.outShape);
+    expect(relativeError(y.wasm.values, y.cpu.values)).toBeLessThan(KERNEL_RTOL);
+
     const dx = await compareKernel(
       'Conv2DBackpropInput',
       { dy, filter },
@@ -88,6 +92,9 @@ describe('depthwise gradient kernels on wasm', () => {
     const x = hostTensor(xShape, 41);
     const filter = hostTensor(filterShape, 42);
     const dy = hostTensor(info.outShape, 43);
+
+    const y = await compareKernel('DepthwiseConv2dNative', { x, filter }, { strides: stride, pad, dilations: 1 });
+    expect(relativeError(y.wasm.values, y.cpu.values)).toBeLessThan(KERNEL_RTOL);
 
     const dx = await compareKernel(
       'DepthwiseConv2dNativeBackpropInput',

@@ -42,6 +42,11 @@ describe('pooling gradient kernels on wasm', () => {
       return { values: pooled.dataSync() as Float32Array, shape: pooled.shape, dtype: 'float32' as const };
     });
 
+    const maxPool = await compareKernel('MaxPool', { x: input }, attrs);
+    expect(Array.from(maxPool.wasm.values)).toEqual(Array.from(output.values));
+    const avgPool = await compareKernel('AvgPool', { x: input }, attrs);
+    expect(relativeError(avgPool.wasm.values, avgPool.cpu.values)).toBeLessThan(KERNEL_RTOL);
+
     const maxGrad = await compareKernel('MaxPoolGrad', { dy, input, output }, attrs);
     expect(maxGrad.wasm.shape).toEqual(inputShape);
     expect(relativeError(maxGrad.wasm.values, maxGrad.cpu.values)).toBeLessThan(KERNEL_RTOL);
@@ -59,6 +64,20 @@ describe('pooling gradient kernels on wasm', () => {
     const { wasm } = await compareKernel('MaxPoolGrad', { dy, input, output }, { filterSize: 2, strides: 2, pad: 'valid' });
 
     expect(Array.from(wasm.values)).toEqual([0, 0, 1, 0]);
+  });
+});
+
+describe('local response normalisation on wasm', () => {
+  test('LRN and LRNGrad match cpu', async () => {
+    const x = hostTensor([2, 5, 6, 12], 131);
+    const attrs = { depthRadius: 2, bias: 2, alpha: 1e-4, beta: 0.75 };
+    const y = await compareKernel('LRN', { x }, attrs);
+    expect(relativeError(y.wasm.values, y.cpu.values)).toBeLessThan(KERNEL_RTOL);
+
+    const dy = hostTensor([2, 5, 6, 12], 132);
+    const output: HostTensor = { values: y.cpu.values, shape: y.cpu.shape, dtype: 'float32' };
+    const dx = await compareKernel('LRNGrad', { x, y: output, dy }, attrs);
+    expect(relativeError(dx.wasm.values, dx.cpu.values)).toBeLessThan(KERNEL_RTOL);
   });
 });
 

@@ -9,7 +9,7 @@ import { phaseTransposedConv } from './transposed-conv';
  * AvgPoolGrad as the transposed depthwise convolution of dy with a constant
  * filter 1/(kh·kw), one XNNPACK depthwise convolution per stride phase.
  *
- * The wasm backend ships this kernel as a plain loop (about 55 ns per input
+ * The wasm backend ships this kernel as a plain loop (30 to 55 ns per input
  * element here). Like tfjs's cpu and wasm kernels, every window counts as
  * kh·kw elements, also where 'same' padding cuts it at the border.
  */

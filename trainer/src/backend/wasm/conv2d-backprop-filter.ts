@@ -33,7 +33,36 @@ const conv2dBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const padBottom = Math.max(0, filterHeight + (info.outHeight - 1) * info.strideHeight - info.inHeight - info.padInfo.top);
   const padRight = Math.max(0, filterWidth + (info.outWidth - 1) * info.strideWidth - info.inWidth - info.padInfo.left);
 
+  const pointwise =
+    filterHeight === 1 &&
+    filterWidth === 1 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    info.outHeight === info.inHeight &&
+    info.outWidth === info.inWidth;
+
   return withKernelScope(backend as DisposingBackend, (scope) => {
+    if (pointwise) {
+      // A 1×1 stride-1 filter gradient is the matrix product xᵀ·dy over all
+      // N·H·W positions. As a 1×1 convolution of Cin one-pixel images with
+      // N·H·W channels, XNNPACK runs it as one plain GEMM.
+      const positions = x.shape[0] * x.shape[1] * x.shape[2];
+      const rows = scope.transpose(scope.reshape(x, [positions, inChannels]), [1, 0]);
+      const product = scope.conv2d(
+        scope.reshape(rows, [inChannels, 1, 1, positions]),
+        scope.reshape(dy, [1, 1, positions, outChannels]),
+        [
+          [0, 0],
+          [0, 0],
+          [0, 0],
+          [0, 0],
+        ],
+      );
+      return scope.reshape(product, filterShape);
+    }
+
     const images = scope.transpose(x, [3, 1, 2, 0]);
     const dyFilter = scope.transpose(dy, [1, 2, 0, 3]);
     let correlation = scope.conv2d(

@@ -18,7 +18,7 @@ import { type HeapBackend, float32HeapViews } from './heap';
  * It does 2·kh·kw multiply-adds per element of dy, so it is bound by memory
  * traffic, not arithmetic. The one-convolution formulation (batch folded into
  * channels, dy as a dilated depthwise filter of Ho×Wo taps) falls outside
- * XNNPACK's depthwise microkernels and measured 10 to 30 times slower here.
+ * XNNPACK's depthwise microkernels and measured several times slower here.
  */
 const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;

@@ -20,7 +20,7 @@ const ADDED: readonly KernelConfig[] = [
   unsortedSegmentSumConfig,
 ];
 
-/** Shipped kernels replaced whole because they are per-element loops 4 to 40 times slower here. */
+/** Shipped kernels replaced whole: per-element loops that measured 1.4 to 100 times slower than these here. */
 const REPLACED: readonly KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, avgPoolGradConfig, tileConfig];
 
 /** Shipped kernels given a faster path for the cases training hits; other cases still run the shipped kernel. */
