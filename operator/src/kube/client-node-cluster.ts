@@ -3,8 +3,8 @@ import * as k8s from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/constants';
 import type { MildnetJob } from '../api/types';
 import type { OperatorMetrics } from '../metrics';
-import type { ClusterClient } from './cluster';
-import { statusCodeOf } from './errors';
+import type { ChildKind, ClusterClient } from './cluster';
+import { isNotFound, statusCodeOf } from './errors';
 
 /** Counts a request and, when it fails, the error, then passes the result through. */
 export async function countRequest<T>(
@@ -35,6 +35,21 @@ export class ClientNodeCluster implements ClusterClient {
     this.batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
     this.core = kubeConfig.makeApiClient(k8s.CoreV1Api);
     this.custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async readOwnerReferences(kind: ChildKind, namespace: string, name: string): Promise<k8s.V1OwnerReference[] | undefined> {
+    const read: Record<ChildKind, () => Promise<k8s.KubernetesObject>> = {
+      jobs: () => this.batch.readNamespacedJob({ namespace, name }),
+      configmaps: () => this.core.readNamespacedConfigMap({ namespace, name }),
+      services: () => this.core.readNamespacedService({ namespace, name }),
+    };
+    try {
+      const obj = await countRequest(this.metrics, 'get', kind, read[kind]);
+      return obj.metadata?.ownerReferences ?? [];
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   createJob(job: k8s.V1Job): Promise<k8s.V1Job> {

@@ -1,9 +1,14 @@
-import type { CoreV1Event, V1ConfigMap, V1Job, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ConfigMap, V1Job, V1OwnerReference, V1Service } from '@kubernetes/client-node';
 
 import type { MildnetJob } from '../api/types';
 
-/** The writes the reconciler makes; reads come from informer caches. */
+/** Child object kinds, by resource name. */
+export type ChildKind = 'jobs' | 'configmaps' | 'services';
+
+/** The writes the reconciler makes; reads come from informer caches, except readOwnerReferences. */
 export interface ClusterClient {
+  /** Reads a child object's owner references from the server; undefined when the object does not exist. */
+  readOwnerReferences(kind: ChildKind, namespace: string, name: string): Promise<V1OwnerReference[] | undefined>;
   createJob(job: V1Job): Promise<V1Job>;
   /** Sets spec.suspend of a Job with a JSON patch. */
   setJobSuspend(namespace: string, name: string, suspend: boolean): Promise<void>;

@@ -8,7 +8,7 @@ type CreateAgent = (cluster: unknown, options: Record<string, unknown>) => Agent
  * Makes every request of a KubeConfig share one keep-alive agent.
  *
  * @kubernetes/client-node 1.4 builds a new https.Agent for every request, so
- * each request opens a new TLS connection; in the operator benchmark the TLS
+ * each request opens a new TLS connection. In the operator benchmark the TLS
  * handshakes took most of the operator's CPU time. The agent options (CA,
  * client certificate and key) come from the same kubeconfig on every call,
  * so the agent is reused while they stay equal and replaced when they change

@@ -23,6 +23,8 @@ export interface ObservedState {
   model: string | undefined;
   /** Set when the spec cannot run; marks the MildnetJob Failed with reason InvalidSpec. */
   invalidSpec?: string;
+  /** Set when a child's name is taken by an object this MildnetJob does not control. */
+  nameConflict?: string;
   now: Date;
 }
 
@@ -87,6 +89,11 @@ export function computeStatus(mj: MildnetJob, observed: ObservedState): StatusUp
     conditions.clear(ConditionType.Running, Reason.JobFinished, 'The MildnetJob failed');
     status.completionTime ??= rfc3339(observed.now);
     return finish(status, conditions, 'Failed');
+  }
+
+  if (observed.nameConflict !== undefined) {
+    conditions.set({ type: ConditionType.Created, status: 'False', reason: Reason.JobNameConflict, message: observed.nameConflict });
+    return finish(status, conditions, 'Pending');
   }
 
   const job = observed.job;

@@ -174,6 +174,28 @@ describeWithControlPlane('MildnetJob operator', () => {
     expect(await cluster.api.get(JOBS_PATH(ns, 'bad-gpu'))).toBeUndefined();
   });
 
+  test('name taken by a foreign Job is reported, not adopted', async () => {
+    const foreign = await cluster.api.create(JOBS_PATH(ns), {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'taken' },
+      spec: { suspend: true, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'mildnet-fake-trainer:test' }] } } },
+    });
+    await cluster.api.create(MJ_PATH(ns), mildnetJob(ns, 'taken', 'seconds=1'));
+    const pending = await waitFor('JobNameConflict', async () => {
+      const mj = await getMj('taken');
+      return conditionOf(mj, 'Created')?.reason === 'JobNameConflict' ? mj : undefined;
+    });
+    expect(conditionOf(pending, 'Created')!.message).toBe(
+      `Job ${ns}/taken already exists and is not controlled by this MildnetJob; delete it or rename the MildnetJob`,
+    );
+    const job = await cluster.api.get(JOBS_PATH(ns, 'taken'));
+    expect(job.metadata.uid).toBe(foreign.metadata.uid);
+    expect(job.metadata.ownerReferences).toBeUndefined();
+    await cluster.api.delete(MJ_PATH(ns, 'taken'));
+    await cluster.api.delete(JOBS_PATH(ns, 'taken'), { propagationPolicy: 'Background' });
+  });
+
   test('suspend and resume', async () => {
     await cluster.api.create(MJ_PATH(ns), mildnetJob(ns, 'pausable', 'seconds=1.5 exit=0', { runPolicy: { suspend: true } }));
     const suspended = await waitForPhase('pausable', 'Suspended');

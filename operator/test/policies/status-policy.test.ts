@@ -79,6 +79,20 @@ describe('computeStatus', () => {
     expect(transitions).toEqual([expect.objectContaining({ type: 'Failed', reason: 'InvalidSpec', warning: true })]);
   });
 
+  test('name conflict sets Created False', () => {
+    const { status, transitions } = computeStatus(makeMildnetJob(), {
+      job: undefined,
+      pods: [],
+      progress: undefined,
+      model: undefined,
+      nameConflict: 'Job team-a/exp1 already exists',
+      now,
+    });
+    expect(status.phase).toBe('Pending');
+    expect(condition(status, 'Created')).toMatchObject({ status: 'False', reason: 'JobNameConflict', message: 'Job team-a/exp1 already exists' });
+    expect(transitions.map((t) => [t.type, t.status])).toEqual([['Created', 'False']]);
+  });
+
   test('lastTransitionTime changes only when status flips', () => {
     const mj = makeMildnetJob();
     const first = computeStatus(mj, { job: makeJob(), pods: [makePod('Running')], progress: undefined, model: undefined, now });
