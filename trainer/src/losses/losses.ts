@@ -44,7 +44,7 @@ const REFERENCE_COMPAT_LOSSES: readonly LossId[] = ['hinge_loss', 'hinge_new_los
 function hingeLoss(embeddings: tf.Tensor2D, margin: number, compat: Compat): tf.Scalar {
   const { query, positive, negative } = splitTriplets(compat === 'reference' ? referenceClip(embeddings) : embeddings);
   const terms = tf.add(tf.sub(euclideanDistance(query, positive), euclideanDistance(query, negative)), margin);
-  if (compat === 'reference') return tf.relu(tf.mean(terms));
+  if (compat === 'reference') return tf.relu(tf.mean(terms)) as tf.Scalar;
   return tf.mean(tf.relu(terms));
 }
 
@@ -62,7 +62,7 @@ function hingeNewLoss(embeddings: tf.Tensor2D, margin: number, compat: Compat): 
   );
   if (compat === 'reference') {
     const triplets = terms.shape[0];
-    return tf.relu(tf.div(tf.sum(terms), triplets / 2));
+    return tf.relu(tf.div(tf.sum(terms), triplets / 2)) as tf.Scalar;
   }
   return tf.mean(tf.relu(terms));
 }
