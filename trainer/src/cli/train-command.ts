@@ -32,7 +32,7 @@ Options:
   --epochs N             Override epochs
   --seed N               Override seed
   --max-steps N          Stop after N training steps in all, counting resumed ones
-  --backend NAME         tensorflow-gpu, tensorflow, wasm or cpu (default: the fastest that loads)
+  --backend NAME         tfjs-node-gpu, tfjs-node, wasm or cpu (default: the fastest that loads; also $MILDNET_BACKEND)
   --metrics-port N       Serve /metrics, /progress and /healthz on this port (default: off; 0 picks a free port)
   --metrics-host ADDR    Address for the metrics server (default 0.0.0.0)
   --cache-dir DIR        Local cache for remote data and unpacked archives (default: $MILDNET_CACHE_DIR or the temp dir)
@@ -113,7 +113,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 
-  const backend = await selectBackend({ preferred: values.backend });
+  const backend = await selectBackend({ preferred: values.backend, logger });
   logger.info({ backend: backend.name, reason: backend.reason }, 'compute backend selected');
   if (interactive) process.stderr.write(`Backend: ${backend.name} (${backend.reason})\n`);
 
