@@ -10,7 +10,7 @@
  * Each timing is the median of `repeats` runs after one warm-up run, and
  * includes reading the result back (`dataSync`), as a training step does
  * when it reads the loss. FLOP counts are 2 per multiply-add of the direct
- * convolution; backward passes count the same FLOPs as the forward pass.
+ * convolution, and backward passes count the same FLOPs as the forward pass.
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 
@@ -219,7 +219,7 @@ function benchTraining(size: number, batch: number, steps: number): string {
 
 async function main(): Promise<void> {
   const { repeats, steps } = parseArgs();
-  // Importing the wasm package registered its own kernels; keep them before ours replace some.
+  // Importing the wasm package registered its own kernels. Keep them before ours replace some.
   const shipped = new Map(
     ['Conv2DBackpropInput', 'MaxPoolGrad', 'AvgPoolGrad'].map((name) => [name, tf.getKernel(name, 'wasm')] as const),
   );

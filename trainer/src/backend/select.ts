@@ -18,13 +18,17 @@ export interface BackendInfo {
   /** Name under which tfjs registered it (`tensorflow` for both native packages). */
   tfjsBackend: string;
   reason: string;
-  /** Whether the kernels use SIMD instructions. */
+  /** Whether the kernels use SIMD instructions (true for native TensorFlow, whose prebuilt libraries use AVX). */
   simd: boolean;
-  /** Threads the backend computes on (for native TensorFlow: its default, one per core). */
+  /**
+   * Threads the backend computes on. For native TensorFlow this is an
+   * estimate: the cores Node reports, from which TensorFlow sizes its
+   * default thread pools.
+   */
   threads: number;
   /** Candidates tried before this one and the error each raised. */
   skipped: Array<{ name: BackendName; error: string }>;
-  /** Kernels registered on wasm for training; present only when the wasm backend was chosen. */
+  /** Kernels registered on wasm for training, present only when the wasm backend was chosen. */
   wasmKernels?: WasmKernelRegistration;
 }
 
@@ -36,7 +40,7 @@ export interface BackendLogger {
 
 export interface SelectBackendArgs {
   /**
-   * Backend to use instead of trying them in order; one of `BACKEND_NAMES`.
+   * Backend to use instead of trying them in order, one of `BACKEND_NAMES`.
    * Defaults to the `MILDNET_BACKEND` environment variable, then to none.
    * When the preferred backend fails to load, `selectBackend` rejects rather
    * than falling back, so a job never runs on a slower backend than asked.
@@ -46,7 +50,7 @@ export interface SelectBackendArgs {
   logger?: BackendLogger;
   /** Environment to read `MILDNET_BACKEND` from. Defaults to `process.env`. */
   env?: Record<string, string | undefined>;
-  /** Loads a package by name. Defaults to `require`; tests pass a loader that fails. */
+  /** Loads a package by name. Defaults to `require`. Tests pass a loader that fails. */
   loadModule?: (packageName: string) => unknown;
 }
 
@@ -96,7 +100,8 @@ export async function selectBackend(args: SelectBackendArgs = {}): Promise<Backe
     }
   }
   throw new Error(
-    `No compute backend could be initialised: ${skipped.map((entry) => `${entry.name}: ${entry.error}`).join('; ')}.`,
+    `No compute backend could be initialised (${skipped.map((entry) => `${entry.name}: ${entry.error}`).join('; ')}). ` +
+      'Reinstall the dependencies with npm ci.',
   );
 }
 
@@ -174,6 +179,6 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 function errorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  // Module-not-found messages list the whole require stack; the first line names the package.
+  // Module-not-found messages list the whole require stack, and the first line names the package.
   return message.split('\n')[0];
 }

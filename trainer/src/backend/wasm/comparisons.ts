@@ -5,7 +5,7 @@ import type { HeapBackend } from './heap';
 
 type HeapArray = Float32Array | Int32Array | Uint8Array;
 
-/** Writes 1 or 0 per element; a step of 0 repeats an input's single value. */
+/** Writes 1 or 0 per element. A step of 0 repeats an input's single value. */
 type CompareLoop = (left: HeapArray, leftStep: number, right: HeapArray, rightStep: number, result: HeapArray) => void;
 
 /**

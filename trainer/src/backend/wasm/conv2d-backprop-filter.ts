@@ -29,7 +29,7 @@ const conv2dBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   );
   const [filterHeight, filterWidth, inChannels, outChannels] = filterShape;
   // Rows past the last one that any window reaches are padding the forward
-  // pass never read; they only widen the correlation, which is cropped below.
+  // pass never read. They only widen the correlation, which is cropped below.
   const padBottom = Math.max(0, filterHeight + (info.outHeight - 1) * info.strideHeight - info.inHeight - info.padInfo.top);
   const padRight = Math.max(0, filterWidth + (info.outWidth - 1) * info.strideWidth - info.inWidth - info.padInfo.left);
 

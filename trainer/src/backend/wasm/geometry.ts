@@ -24,7 +24,7 @@ export function assertNoDilation(kernelName: string, dilations: number | [number
   const rates = dilations === undefined ? [1, 1] : typeof dilations === 'number' ? [dilations, dilations] : dilations;
   if (rates[0] !== 1 || rates[1] !== 1) {
     throw new RangeError(
-      `${kernelName} on wasm supports only dilations [1, 1], got [${rates.join(', ')}]; ` +
+      `${kernelName} on wasm supports only dilations [1, 1], got [${rates.join(', ')}]. ` +
         'tfjs computes no gradient for dilated convolutions on any backend.',
     );
   }

@@ -15,8 +15,8 @@ export type ExplicitPadding = [[number, number], [number, number], [number, numb
  *
  * The engine does not track TensorInfos created inside a kernel, so they must
  * not be wrapped as Tensors (disposing such a Tensor frees data the engine
- * later looks up). Each `run` records its output; `keep` marks the one that
- * the composed kernel returns; `dispose` frees the rest once each.
+ * later looks up). Each `run` records its output, `keep` marks the one that
+ * the composed kernel returns, and `dispose` frees the rest once each.
  */
 export class KernelScope {
   private readonly intermediates: TensorInfo[] = [];

@@ -23,7 +23,7 @@ const ADDED: readonly KernelConfig[] = [
 /** Shipped kernels replaced whole: per-element loops that measured 1.4 to 100 times slower than these here. */
 const REPLACED: readonly KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, avgPoolGradConfig, tileConfig];
 
-/** Shipped kernels given a faster path for the cases training hits; other cases still run the shipped kernel. */
+/** Shipped kernels given a faster path for the cases training hits. Other cases still run the shipped kernel. */
 const FAST_PATHS: Readonly<Record<string, FastPath>> = COMPARISON_FAST_PATHS;
 
 /** Names of every kernel `registerWasmTrainingKernels` registers on wasm. */
@@ -43,7 +43,7 @@ const registeredFuncs = new WeakSet<KernelFunc>();
 
 /**
  * Registers the training kernels on the wasm backend. Safe to call more than
- * once; a later call changes nothing. Call it after importing
+ * once, because a later call changes nothing. Call it after importing
  * @tensorflow/tfjs-backend-wasm and before the backend first runs, so that
  * the fallbacks' setup functions run when the backend initialises.
  */
@@ -68,7 +68,7 @@ export function registerWasmTrainingKernels(): WasmKernelRegistration {
 
   for (const [kernelName, fastPath] of Object.entries(FAST_PATHS)) {
     const shipped = tf.getKernel(kernelName, 'wasm');
-    // Without the shipped kernel there is nothing to fall back to; tfjs then reports the missing kernel itself.
+    // Without the shipped kernel there is nothing to fall back to, and tfjs reports the missing kernel itself.
     if (shipped !== undefined && !registeredFuncs.has(shipped.kernelFunc)) {
       install(withFallback(kernelName, fastPath, shipped), registration.replaced);
     }

@@ -34,7 +34,7 @@ export interface AxisPhase {
 
 /** Filter taps and stride-1 padding of one 2-D phase, as a phase convolution needs them. */
 export interface PhaseSpec {
-  /** First tap `[row, column]`; the phase uses every stride-th tap from there. */
+  /** First tap `[row, column]`. The phase uses every stride-th tap from there. */
   firstTap: [number, number];
   /** Number of taps `[rows, columns]`, both at least 1. */
   taps: [number, number];
@@ -166,7 +166,7 @@ function runPhase(
  * `phaseOutputs`) into one `[batch, inHeight, inWidth, channels]` tensor.
  *
  * Concatenated along channels, the phases form `[batch·J, J', sh, sw·C]` in
- * memory; swapping axes 1 and 2 gives `[batch·J, sh, J', sw·C]`, which is the
+ * memory. Swapping axes 1 and 2 gives `[batch·J, sh, J', sw·C]`, which is the
  * interleaved `[batch, J·sh, J'·sw, C]`. The wasm backend's rank-4 transpose
  * is fast, unlike its DepthToSpace and rank-6 transpose (10 to 30 times
  * slower here).
