@@ -5,7 +5,7 @@
  * and operator processes started from the TypeScript sources.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs, readFileSync, createWriteStream } from 'node:fs';
+import { promises as fs, existsSync, readFileSync, createWriteStream } from 'node:fs';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -94,6 +94,25 @@ export class Api {
   async delete(urlPath: string, body?: unknown): Promise<number> {
     return (await this.request('DELETE', urlPath, body)).status;
   }
+}
+
+/** Returns the helm binary from MILDNET_HELM, PATH or ~/go/bin, or undefined when there is none. */
+export function findHelm(): string | undefined {
+  const candidates = [process.env.MILDNET_HELM, ...(process.env.PATH ?? '').split(':').map((dir) => path.join(dir, 'helm')), path.join(os.homedir(), 'go/bin/helm')];
+  return candidates.find((file): file is string => !!file && existsSync(file));
+}
+
+/** Writes a kubeconfig that authenticates with a bearer token, such as a ServiceAccount's. */
+export async function writeTokenKubeconfig(cluster: TestCluster, token: string, file: string): Promise<void> {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'local', cluster: { server: cluster.controlPlane.server, 'certificate-authority': cluster.controlPlane.caCertPath } }],
+    users: [{ name: 'sa', user: { token } }],
+    contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
+    'current-context': 'sa',
+  };
+  await fs.writeFile(file, JSON.stringify(config));
 }
 
 /** Returns a free TCP port on 127.0.0.1. */

@@ -6,16 +6,24 @@
  * (fake-trainer.js), which follows the trainer's exit-code and /progress
  * contract without training.
  */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+import { parseAllDocuments } from 'yaml';
+
 import { describeWithControlPlane } from '../../../test/cluster/describe-cluster';
 import {
   MJ_PATH,
+  REPO_ROOT,
   conditionOf,
+  findHelm,
   freePort,
   metricValue,
   mildnetJob,
   startOperator,
   startTestCluster,
   waitFor,
+  writeTokenKubeconfig,
   type OperatorProcess,
   type TestCluster,
 } from './harness';
@@ -348,6 +356,42 @@ describeWithControlPlane('MildnetJob operator', () => {
       expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     } finally {
       await b.stop();
+    }
+  });
+
+  const helm = findHelm();
+  if (!helm) console.warn('Skipping the chart RBAC test: no helm binary (set MILDNET_HELM or put helm on PATH).');
+  (helm ? test : test.skip)('chart RBAC is enough to run a MildnetJob', async () => {
+    const chartNs = await cluster.namespace('chart');
+    const rendered = execFileSync(helm!, [
+      'template', 'mj', path.join(REPO_ROOT, 'charts/mildnet-operator'), '--kube-version', '1.35.0', '--namespace', chartNs,
+      '--set', `operator.watchNamespace=${chartNs}`,
+    ]).toString();
+    // Every rendered object passes the API server's validation.
+    await cluster.controlPlane.kubectl(['apply', '--dry-run=server', '-n', chartNs, '-f', '-'], rendered);
+
+    const rbacKinds = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
+    const rbac = parseAllDocuments(rendered).map((doc) => doc.toJS()).filter((obj) => obj && rbacKinds.has(obj.kind));
+    expect(rbac.map((obj) => obj.kind).sort()).toEqual(['Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
+    await cluster.controlPlane.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
+
+    const serviceAccount = rbac.find((obj) => obj.kind === 'ServiceAccount').metadata.name;
+    const tokenRequest = await cluster.api.create(`/api/v1/namespaces/${chartNs}/serviceaccounts/${serviceAccount}/token`, {
+      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 },
+    });
+    const kubeconfig = path.join(cluster.dir, 'chart-sa.kubeconfig');
+    await writeTokenKubeconfig(cluster, tokenRequest.status.token, kubeconfig);
+
+    const chartOperator = await startOperator(cluster, ['--kubeconfig', kubeconfig, '--namespace', chartNs, '--lease-namespace', chartNs], 'chart-rbac');
+    try {
+      await cluster.api.create(MJ_PATH(chartNs), mildnetJob(chartNs, 'rbac', 'seconds=0.5 exit=0', { runPolicy: { ttlSecondsAfterFinished: 1 } }));
+      await waitForPhase('rbac', 'Succeeded', chartNs);
+      await waitFor('MildnetJob rbac deleted by TTL', async () => ((await getMj('rbac', chartNs)) === undefined ? true : undefined));
+      const metrics = await chartOperator.metrics();
+      expect(metricValue(metrics, 'mildnet_operator_api_errors_total', { code: '403' })).toBe(0);
+      expect(metricValue(metrics, 'mildnet_operator_leader')).toBe(1);
+    } finally {
+      await chartOperator.stop();
     }
   });
 });
