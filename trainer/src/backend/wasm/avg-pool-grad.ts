@@ -3,7 +3,7 @@ import type { AvgPoolGradAttrs, KernelConfig, KernelFunc, TensorInfo } from '@te
 
 import { windowGeometry } from './geometry';
 import { type DisposingBackend, withKernelScope } from './kernel-scope';
-import { phaseTransposedConv } from './transposed-conv';
+import { phaseTransposedConv, squareDepthwiseTaps } from './transposed-conv';
 
 /**
  * AvgPoolGrad as the transposed depthwise convolution of dy with a constant
@@ -33,8 +33,9 @@ const avgPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
 
   return withKernelScope(backend as DisposingBackend, (scope) =>
     phaseTransposedConv(scope, geometry, channels, (phase) => {
-      const filter = scope.fill([phase.taps[0], phase.taps[1], channels, 1], weight);
-      return scope.depthwiseConv2d(dy, filter, phase.pad);
+      const taps = scope.fill([phase.taps[0], phase.taps[1], channels, 1], weight);
+      const squared = squareDepthwiseTaps(scope, taps, phase);
+      return scope.depthwiseConv2d(dy, squared.filter, squared.pad);
     }),
   );
 };

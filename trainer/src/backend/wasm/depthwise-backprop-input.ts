@@ -8,7 +8,7 @@ import type {
 
 import { assertNoDilation, windowGeometry } from './geometry';
 import { type DisposingBackend, type KernelScope, withKernelScope } from './kernel-scope';
-import { type PhaseSpec, phaseTransposedConv, reversedPhaseTaps } from './transposed-conv';
+import { type PhaseSpec, phaseTransposedConv, reversedPhaseTaps, squareDepthwiseTaps } from './transposed-conv';
 
 /**
  * DepthwiseConv2dNativeBackpropInput (dx of a depthwise convolution), missing
@@ -53,12 +53,14 @@ function depthwisePhase(
 ): TensorInfo {
   const [, , channels, multiplier] = filter.shape;
   const flipped = reversedPhaseTaps(scope, filter, phase, strides);
+  const squared = squareDepthwiseTaps(scope, flipped, phase);
   if (multiplier === 1) {
-    return scope.depthwiseConv2d(dy, flipped, phase.pad);
+    return scope.depthwiseConv2d(dy, squared.filter, squared.pad);
   }
 
-  const perOutputChannel = scope.reshape(flipped, [phase.taps[0], phase.taps[1], channels * multiplier, 1]);
-  const products = scope.depthwiseConv2d(dy, perOutputChannel, phase.pad);
+  const [rows, cols] = squared.filter.shape;
+  const perOutputChannel = scope.reshape(squared.filter, [rows, cols, channels * multiplier, 1]);
+  const products = scope.depthwiseConv2d(dy, perOutputChannel, squared.pad);
   const [batch, height, width] = products.shape;
   return scope.sum(scope.reshape(products, [batch, height, width, channels, multiplier]), [4]);
 }

@@ -69,6 +69,10 @@ export class KernelScope {
     return this.run('Transpose', { x }, { perm });
   }
 
+  pad(x: TensorInfo, paddings: Array<[number, number]>, constantValue = 0): TensorInfo {
+    return this.run('PadV2', { x }, { paddings, constantValue });
+  }
+
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     return this.run('Slice', { x }, { begin, size });
   }
