@@ -60,7 +60,8 @@ class ConditionBuilder {
     const result = setCondition(this.conditions, desired, this.now, this.generation);
     this.conditions = result.conditions;
     if (result.flipped) {
-      const warning = desired.type === ConditionType.Failed && desired.status === 'True';
+      const failed = desired.type === ConditionType.Failed && desired.status === 'True';
+      const warning = failed || desired.reason === Reason.JobNameConflict;
       this.transitions.push({ ...desired, warning });
     }
   }

@@ -90,7 +90,7 @@ describe('computeStatus', () => {
     });
     expect(status.phase).toBe('Pending');
     expect(condition(status, 'Created')).toMatchObject({ status: 'False', reason: 'JobNameConflict', message: 'Job team-a/exp1 already exists' });
-    expect(transitions.map((t) => [t.type, t.status])).toEqual([['Created', 'False']]);
+    expect(transitions.map((t) => [t.type, t.status, t.warning])).toEqual([['Created', 'False', true]]);
   });
 
   test('lastTransitionTime changes only when status flips', () => {
