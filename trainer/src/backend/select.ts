@@ -34,7 +34,6 @@ export interface BackendInfo {
 
 /** The part of a pino logger that `selectBackend` uses. */
 export interface BackendLogger {
-  info(fields: object, message: string): void;
   debug(fields: object, message: string): void;
 }
 
@@ -46,7 +45,10 @@ export interface SelectBackendArgs {
    * than falling back, so a job never runs on a slower backend than asked.
    */
   preferred?: string;
-  /** Logs each skipped candidate at debug level and the choice at info level. Defaults to no logging. */
+  /**
+   * Logs each skipped candidate at debug level. The choice itself is left to
+   * the caller to log from the returned info. Defaults to no logging.
+   */
   logger?: BackendLogger;
   /** Environment to read `MILDNET_BACKEND` from. Defaults to `process.env`. */
   env?: Record<string, string | undefined>;
@@ -81,7 +83,7 @@ export async function selectBackend(args: SelectBackendArgs = {}): Promise<Backe
 
   if (preferred !== undefined) {
     const name = parseBackendName(preferred, args.preferred !== undefined ? 'preferred' : BACKEND_ENV_VAR);
-    return selectPreferred(name, loadModule, args.logger);
+    return selectPreferred(name, loadModule);
   }
 
   const skipped: BackendInfo['skipped'] = [];
@@ -92,7 +94,7 @@ export async function selectBackend(args: SelectBackendArgs = {}): Promise<Backe
         skipped.length === 0
           ? `${name} is the first backend that loaded`
           : `${skipped.map((entry) => entry.name).join(' and ')} did not load`;
-      return report({ name, reason, skipped, ...candidate }, args.logger);
+      return { name, reason, skipped, ...candidate };
     } catch (error) {
       const message = errorMessage(error);
       skipped.push({ name, error: message });
@@ -105,14 +107,10 @@ export async function selectBackend(args: SelectBackendArgs = {}): Promise<Backe
   );
 }
 
-async function selectPreferred(
-  name: BackendName,
-  loadModule: (packageName: string) => unknown,
-  logger: BackendLogger | undefined,
-): Promise<BackendInfo> {
+async function selectPreferred(name: BackendName, loadModule: (packageName: string) => unknown): Promise<BackendInfo> {
   try {
     const candidate = await activate(name, loadModule);
-    return report({ name, reason: 'requested', skipped: [], ...candidate }, logger);
+    return { name, reason: 'requested', skipped: [], ...candidate };
   } catch (error) {
     throw new Error(
       `Requested compute backend '${name}' could not be initialised: ${errorMessage(error)}. ` +
@@ -120,14 +118,6 @@ async function selectPreferred(
       { cause: error },
     );
   }
-}
-
-function report(info: BackendInfo, logger: BackendLogger | undefined): BackendInfo {
-  logger?.info(
-    { backend: info.name, reason: info.reason, simd: info.simd, threads: info.threads },
-    'compute backend selected',
-  );
-  return info;
 }
 
 /** Loads, registers and activates one backend, throwing when it is unavailable. */
