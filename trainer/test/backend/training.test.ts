@@ -29,11 +29,11 @@ const WEIGHT_SHAPES: Record<string, number[]> = {
 };
 
 /**
- * Embeds the images with the layer types of the model zoo: strided and 1×1
- * convolutions, depthwise convolutions with and without stride, batch
- * normalisation, ReLU and ReLU6, zero padding, max and average pooling, LRN,
- * global average pooling, flatten, concatenation, dense layers and L2
- * normalisation.
+ * Embeds the images with the layer types of the model zoo. It has strided
+ * and 1×1 convolutions, depthwise convolutions with and without stride,
+ * batch normalisation, ReLU and ReLU6, and zero padding. Then come max and
+ * average pooling, LRN, global average pooling, flatten, concatenation,
+ * dense layers and L2 normalisation.
  */
 function embed(images: tf.Tensor4D, w: Record<string, tf.Tensor>): tf.Tensor2D {
   const conv1 = tf.fused.conv2d({
@@ -153,7 +153,7 @@ function wasmHeapBytes(): number {
   return (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
 }
 
-/** A tf.layers model with the zoo's layer types, including dropout and the MobileNet ReLU6. */
+/** Builds a tf.layers model with the zoo's layer types, including dropout and the MobileNet ReLU6. */
 function layersModel(): tf.LayersModel {
   const input = tf.input({ shape: IMAGE_SHAPE.slice(1) });
   const conv = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(input);
