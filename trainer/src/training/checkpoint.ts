@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 
 import type { ObjectStore } from '../storage/object-store';
-import { optimizerTensors, packTensors, restoreOptimizer, unpackTensors } from './weights';
+import { packOptimizer, packTensors, restoreOptimizer, unpackTensors } from './weights';
 
 /** Folder of the job dir that holds one sub-folder per checkpoint. */
 export const CHECKPOINTS_PREFIX = 'checkpoints';
@@ -73,8 +73,7 @@ export async function saveCheckpoint(args: SaveCheckpointArgs): Promise<{ info: 
   // manifest goes first, so overwritten objects are never taken as complete.
   await args.store.delete(`${prefix}/${MANIFEST}`);
   const weights = await packTensors(args.model.getWeights());
-  const slots = await optimizerTensors(args.optimizer);
-  const optimizer = await packTensors(slots);
+  const optimizer = await packOptimizer(args.optimizer);
 
   const files: Array<[string, Buffer]> = [
     ['weights.bin', weights.data],

@@ -29,10 +29,18 @@ export function unpackTensors(packed: PackedTensors): tf.Tensor[] {
   return packed.specs.map((spec) => map[spec.name]);
 }
 
-/** Reads the optimizer's slots (iteration count first, then one or more per variable). */
-export async function optimizerTensors(optimizer: tf.Optimizer): Promise<tf.Tensor[]> {
+/**
+ * Packs the optimizer's slots: the iteration count first, then one or more
+ * per variable. The slots are the optimizer's own variables and stay alive.
+ */
+export async function packOptimizer(optimizer: tf.Optimizer): Promise<PackedTensors> {
   const named = await optimizer.getWeights();
-  return named.map((entry) => entry.tensor);
+  try {
+    return await packTensors(named.map((entry) => entry.tensor));
+  } finally {
+    // getWeights() makes a new scalar for the iteration count on every call.
+    named[0]?.tensor.dispose();
+  }
 }
 
 /**
