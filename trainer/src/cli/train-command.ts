@@ -11,7 +11,7 @@ import { MetricsObserver, ProgressTracker, createTrainerMetrics, startMetricsSer
 import { DatasetCache, openStore, type StorageRetryEvent } from '../storage';
 import { openTripletData } from '../training/data-source';
 import type { TrainingObserver } from '../training/events';
-import { train } from '../training/trainer';
+import { modelBuildArgs, train } from '../training/trainer';
 import { ExitCode, UsageError } from './exit-codes';
 import { LogObserver } from './log-observer';
 import { createLogger } from './logger';
@@ -154,10 +154,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     },
   });
 
-  const model = spec.build({
-    inputSize: config.input_size,
-    ...(config.width_multiplier !== 1 ? { width: config.width_multiplier } : {}),
-  });
+  const model = spec.build(modelBuildArgs(config));
   const observers: TrainingObserver[] = [new MetricsObserver(metrics), progress, interactive ? new ProgressBar() : new LogObserver(logger)];
   try {
     const result = await train({ config, model, data, jobDir, maxSteps, signal: abort.signal, observers });

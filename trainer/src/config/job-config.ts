@@ -51,6 +51,7 @@ export interface JobConfig {
   loss: LossId;
   optimizer: 'mo' | 'rms';
   lr: number;
+  lr_schedule: 'constant' | 'cosine';
   epochs: number;
   batch_size: number;
   train_csv: string;
@@ -58,6 +59,9 @@ export interface JobConfig {
   images: string;
   input_size: number;
   width_multiplier: number;
+  head_units: number;
+  head_dropout: number;
+  batch_norm_momentum: number;
   seed: number;
   margin: number;
   augmentation: AugmentationConfig;

@@ -6,6 +6,7 @@ export interface BuildArgLimits {
   minInputSize: number;
   acceptsWidth?: boolean;
   acceptsHeadUnits?: boolean;
+  acceptsBatchNormMomentum?: boolean;
 }
 
 /** Build options after validation, with every default filled in. */
@@ -13,6 +14,8 @@ export type ResolvedBuildArgs = Required<ModelBuildArgs>;
 
 export const DEFAULT_WIDTH = 1;
 export const DEFAULT_MOBILENET_HEAD_UNITS = 1024;
+export const DEFAULT_BATCH_NORM_MOMENTUM = 0.99;
+export const DEFAULT_MOBILENET_HEAD_DROPOUT = 0.5;
 
 /**
  * Validates build options against a model's limits and fills in defaults.
@@ -48,5 +51,23 @@ export function resolveBuildArgs(limits: BuildArgLimits, args: ModelBuildArgs): 
     throw new RangeError(`Model "${id}": headUnits ${String(headUnits)} is invalid; expected a positive integer`);
   }
 
-  return { inputSize, width, headUnits };
+  const batchNormMomentum = args.batchNormMomentum ?? DEFAULT_BATCH_NORM_MOMENTUM;
+  if (!limits.acceptsBatchNormMomentum && batchNormMomentum !== DEFAULT_BATCH_NORM_MOMENTUM) {
+    throw new RangeError(
+      `Model "${id}": batchNormMomentum ${String(batchNormMomentum)} is not supported; only mildnet_mobilenet has BatchNormalization, remove the option`,
+    );
+  }
+  if (!(batchNormMomentum > 0 && batchNormMomentum < 1)) {
+    throw new RangeError(`Model "${id}": batchNormMomentum ${String(batchNormMomentum)} is invalid; expected a number between 0 and 1`);
+  }
+
+  const headDropout = args.headDropout ?? DEFAULT_MOBILENET_HEAD_DROPOUT;
+  if (args.headDropout !== undefined && !limits.acceptsHeadUnits) {
+    throw new RangeError(`Model "${id}": headDropout ${String(args.headDropout)} is not supported; only mildnet_mobilenet takes it, remove the option`);
+  }
+  if (!(headDropout >= 0 && headDropout < 1)) {
+    throw new RangeError(`Model "${id}": headDropout ${String(headDropout)} is invalid; expected a number from 0 up to, but not including, 1`);
+  }
+
+  return { inputSize, width, headUnits, headDropout, batchNormMomentum };
 }

@@ -12,14 +12,15 @@ export interface ModelDefinition {
   frozenLayers: readonly string[];
   acceptsWidth?: boolean;
   acceptsHeadUnits?: boolean;
+  acceptsBatchNormMomentum?: boolean;
   embeddingSize(args: ResolvedBuildArgs): number;
   build(args: ResolvedBuildArgs): tf.LayersModel;
 }
 
 /** Wraps a definition into a ModelSpec that validates options before it builds. */
 export function defineModel(definition: ModelDefinition): ModelSpec {
-  const { embeddingSize, build, acceptsWidth, acceptsHeadUnits, ...fields } = definition;
-  const limits = { id: fields.id, minInputSize: fields.minInputSize, acceptsWidth, acceptsHeadUnits };
+  const { embeddingSize, build, acceptsWidth, acceptsHeadUnits, acceptsBatchNormMomentum, ...fields } = definition;
+  const limits = { id: fields.id, minInputSize: fields.minInputSize, acceptsWidth, acceptsHeadUnits, acceptsBatchNormMomentum };
   return {
     ...fields,
     embeddingSize: (args) => embeddingSize(resolveBuildArgs(limits, args)),

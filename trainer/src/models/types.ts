@@ -15,6 +15,15 @@ export interface ModelBuildArgs {
    * Default 1024, the original's. Other models reject this option.
    */
   headUnits?: number;
+  /** Dropout rate between the two Dense layers of the `mildnet_mobilenet` head. Default 0.5, the original's. */
+  headDropout?: number;
+  /**
+   * Momentum of the BatchNormalization moving averages, 0.99 by default as
+   * in Keras. Lower values suit short runs: after n steps the averages still
+   * weigh their initial values by momentumⁿ. Only `mildnet_mobilenet` has
+   * BatchNormalization; other models reject any value but the default.
+   */
+  batchNormMomentum?: number;
 }
 
 /**

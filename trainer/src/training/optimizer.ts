@@ -19,3 +19,22 @@ export function createOptimizer(config: Pick<JobConfig, 'optimizer' | 'lr'>): tf
       throw new RangeError(`Unknown optimizer "${String(config.optimizer)}"; expected mo or rms`);
   }
 }
+
+/** Learning rate of a step (0-based) of a run of totalSteps steps. */
+export function learningRateAt(config: Pick<JobConfig, 'lr' | 'lr_schedule'>, step: number, totalSteps: number): number {
+  if (config.lr_schedule === 'constant' || totalSteps <= 0) return config.lr;
+  const progress = Math.min(1, Math.max(0, step / totalSteps));
+  return 0.5 * config.lr * (1 + Math.cos(Math.PI * progress));
+}
+
+/** Sets the learning rate of an optimizer made by createOptimizer. */
+export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  if (optimizer instanceof tf.SGDOptimizer) {
+    // MomentumOptimizer extends SGDOptimizer, which keeps the rate as a scalar tensor.
+    optimizer.setLearningRate(learningRate);
+  } else if (optimizer instanceof tf.RMSPropOptimizer) {
+    (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
+  } else {
+    throw new TypeError(`Cannot set the learning rate of ${optimizer.getClassName()}`);
+  }
+}

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { JobConfig } from '../config/job-config';
 import { getLoss, tripletAccuracy, type TripletLoss } from '../losses';
 import { countParameters } from '../models/count-parameters';
+import type { ModelBuildArgs } from '../models/types';
 import type { ObjectStore } from '../storage/object-store';
 import {
   listCheckpoints,
@@ -14,7 +15,7 @@ import {
 } from './checkpoint';
 import { combineObservers, type EpochRecord, type RunStatus, type TrainingObserver } from './events';
 import { saveLayersModel } from './model-io';
-import { createOptimizer } from './optimizer';
+import { createOptimizer, learningRateAt, setLearningRate } from './optimizer';
 import { readHistory, writeHistory } from './outputs';
 
 /** One batch of a split: 3×triplets images in q,p,n order, HWC, scaled to [0, 1]. Triplets may be 0 when bad samples were skipped. */
@@ -52,8 +53,22 @@ export interface TrainResult {
 export const BEST_MODEL_PREFIX = 'best';
 export const FINAL_MODEL_PREFIX = 'final';
 
+/** Identifies the architecture a config builds, so that a job dir is never resumed with another. */
 export function modelKey(config: JobConfig): string {
-  return `${config.model_id}@${config.input_size}x${config.width_multiplier}`;
+  return `${config.model_id}@${config.input_size}px/width=${config.width_multiplier}/head=${config.head_units}`;
+}
+
+/**
+ * The model builder's options for a config. MobileNet's options are passed
+ * only where they differ from the defaults, because other models reject them.
+ */
+export function modelBuildArgs(config: JobConfig): ModelBuildArgs {
+  const args: ModelBuildArgs = { inputSize: config.input_size };
+  if (config.width_multiplier !== 1) args.width = config.width_multiplier;
+  if (config.head_units !== 1024) args.headUnits = config.head_units;
+  if (config.head_dropout !== 0.5) args.headDropout = config.head_dropout;
+  if (config.batch_norm_momentum !== 0.99) args.batchNormMomentum = config.batch_norm_momentum;
+  return args;
 }
 
 export class ResumeMismatchError extends Error {
@@ -160,6 +175,8 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         continue;
       }
       const stepStarted = performance.now();
+      const learningRate = learningRateAt(config, state.globalStep, epochSteps);
+      if (config.lr_schedule !== 'constant') setLearningRate(optimizer, learningRate);
       const images = tf.tensor4d(batch.images, shape(batch.triplets));
       const metrics = trainStep(images);
       images.dispose();
@@ -217,7 +234,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       accuracy: stepsRun > 0 ? accuracySum / stepsRun : NaN,
       val_loss: validation.loss,
       val_accuracy: validation.accuracy,
-      lr: config.lr,
+      lr: learningRateAt(config, state.globalStep, epochSteps),
       seconds,
       images_per_second: imagesRun / seconds,
     };

@@ -20,6 +20,9 @@ const DEPTHWISE_BLOCKS: ReadonlyArray<{ filters: number; stride: 1 | 2 }> = [
 
 const STEM_FILTERS = 32;
 
+/** Momentum of the BatchNormalization moving averages in Keras. */
+export const KERAS_BATCH_NORM_MOMENTUM = 0.99;
+
 /** Smallest input that survives the five stride-2 stages. */
 export const MOBILENET_MIN_INPUT_SIZE = 32;
 
@@ -45,9 +48,15 @@ function apply(layer: tf.layers.Layer, x: tf.SymbolicTensor): tf.SymbolicTensor 
  * conv1, conv1_bn, conv1_relu, then per block N conv_pad_N (strided blocks
  * only, zero padding bottom and right by one), conv_dw_N, conv_dw_N_bn,
  * conv_dw_N_relu, conv_pw_N, conv_pw_N_bn, conv_pw_N_relu. Activations are
- * ReLU6 and convolutions have no bias, as in Keras.
+ * ReLU6 and convolutions have no bias, as in Keras. `batchNormMomentum` sets
+ * how fast the BatchNormalization moving averages follow the batches.
  */
-export function applyMobilenet(input: tf.SymbolicTensor, width: number, tapNames: readonly string[] = []): MobilenetOutputs {
+export function applyMobilenet(
+  input: tf.SymbolicTensor,
+  width: number,
+  tapNames: readonly string[] = [],
+  batchNormMomentum = KERAS_BATCH_NORM_MOMENTUM,
+): MobilenetOutputs {
   const taps = new Map<string, tf.SymbolicTensor>();
   const requested = new Set(tapNames);
   const keep = (name: string, x: tf.SymbolicTensor): tf.SymbolicTensor => {
@@ -67,7 +76,7 @@ export function applyMobilenet(input: tf.SymbolicTensor, width: number, tapNames
     }),
     input,
   );
-  x = apply(tf.layers.batchNormalization({ name: 'conv1_bn', axis: -1 }), x);
+  x = apply(tf.layers.batchNormalization({ name: 'conv1_bn', axis: -1, momentum: batchNormMomentum }), x);
   x = keep('conv1_relu', apply(tf.layers.reLU({ name: 'conv1_relu', maxValue: 6 }), x));
 
   DEPTHWISE_BLOCKS.forEach(({ filters, stride }, index) => {
@@ -87,7 +96,7 @@ export function applyMobilenet(input: tf.SymbolicTensor, width: number, tapNames
       }),
       x,
     );
-    x = apply(tf.layers.batchNormalization({ name: `conv_dw_${id}_bn`, axis: -1 }), x);
+    x = apply(tf.layers.batchNormalization({ name: `conv_dw_${id}_bn`, axis: -1, momentum: batchNormMomentum }), x);
     x = keep(`conv_dw_${id}_relu`, apply(tf.layers.reLU({ name: `conv_dw_${id}_relu`, maxValue: 6 }), x));
 
     x = apply(
@@ -102,7 +111,7 @@ export function applyMobilenet(input: tf.SymbolicTensor, width: number, tapNames
       }),
       x,
     );
-    x = apply(tf.layers.batchNormalization({ name: `conv_pw_${id}_bn`, axis: -1 }), x);
+    x = apply(tf.layers.batchNormalization({ name: `conv_pw_${id}_bn`, axis: -1, momentum: batchNormMomentum }), x);
     x = keep(`conv_pw_${id}_relu`, apply(tf.layers.reLU({ name: `conv_pw_${id}_relu`, maxValue: 6 }), x));
   });
 
