@@ -4,7 +4,7 @@
  * Suites that need a local control plane, an S3 server or minutes of CPU
  * time live in their own projects and are selected with --selectProjects.
  */
-const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
+const tsJest = ['ts-jest', { diagnostics: false }];
 
 const common = {
   testEnvironment: 'node',
@@ -15,7 +15,16 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'trainer', testMatch: ['<rootDir>/trainer/test/**/*.test.ts'] },
-    { ...common, displayName: 'operator', testMatch: ['<rootDir>/operator/test/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'operator',
+      testMatch: ['<rootDir>/operator/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/operator/test/integration/'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/operator/test/integration/**/*.test.ts'],
+    },
   ],
 };
