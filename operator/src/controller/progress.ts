@@ -4,7 +4,7 @@ import type { MildnetJob, Progress } from '../api/types';
 import { objectKey } from '../api/types';
 import type { Clock, TimerHandle } from '../runtime/clock';
 
-const PHASES = new Set(['starting', 'training', 'validating', 'checkpointing', 'finished']);
+const PHASES = new Set(['starting', 'training', 'validating', 'checkpointing', 'finished', 'interrupted']);
 
 function isInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;

@@ -267,7 +267,7 @@ function statusSchema(): SchemaNode {
             nullable: true,
             properties: { epoch: { type: 'integer' }, step: { type: 'integer' }, time: timeSchema('When the checkpoint was written.') },
           },
-          phase: { type: 'string', enum: ['starting', 'training', 'validating', 'checkpointing', 'finished'] },
+          phase: { type: 'string', enum: ['starting', 'training', 'validating', 'checkpointing', 'finished', 'interrupted'] },
           updatedTime: timeSchema('When the trainer last updated its progress.'),
         },
       },
