@@ -34,7 +34,7 @@ npx jest --ci --json --outputFile="$results" "$@" || status=$?
 
 # One plain summary line, the same for every runner.
 node -e '
-  const r = require(process.argv[1]);
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' "$results" || true
 exit "$status"
