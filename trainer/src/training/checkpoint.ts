@@ -5,12 +5,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { ObjectStore } from '../storage/object-store';
 import { packOptimizer, packTensors, restoreOptimizer, unpackTensors } from './weights';
 
-/** Folder of the job dir that holds one sub-folder per checkpoint. */
+/** Folder of the job dir that contains one sub-folder per checkpoint. */
 export const CHECKPOINTS_PREFIX = 'checkpoints';
 const MANIFEST = 'manifest.json';
 const CHECKPOINT_FORMAT = 1;
 
-/** Where training stands; saved with every checkpoint. */
+/** Training position and best validation loss, saved with every checkpoint. */
 export interface TrainingState {
   /** Epochs completed. */
   epoch: number;

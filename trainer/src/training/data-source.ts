@@ -12,7 +12,7 @@ export interface DataSourceArgs {
   config: JobConfig;
   /** Local directory with the CSVs and the image folder or archive. */
   dataDir: string;
-  /** Where zip archives are unpacked; defaults to a folder under the system's temp dir. */
+  /** Folder that zip archives are unpacked into; defaults to one under the system's temp dir. */
   cacheDir?: string;
   /** Worker threads for augmentation; 0 augments on the main thread. */
   augmentWorkers?: number;

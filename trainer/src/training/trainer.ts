@@ -59,8 +59,8 @@ export function modelKey(config: JobConfig): string {
 }
 
 /**
- * The model builder's options for a config. MobileNet's options are passed
- * only where they differ from the defaults, because other models reject them.
+ * Returns the model builder's options for a config. MobileNet's options are
+ * passed only where they differ from the defaults, because other models reject them.
  */
 export function modelBuildArgs(config: JobConfig): ModelBuildArgs {
   const args: ModelBuildArgs = { inputSize: config.input_size };
@@ -111,7 +111,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   if (latest) {
     if (latest.manifest.state.modelKey !== state.modelKey) {
       throw new ResumeMismatchError(
-        `The job dir ${jobDir.uri} holds checkpoints of ${latest.manifest.state.modelKey}, but the config trains ` +
+        `The job dir ${jobDir.uri} contains checkpoints of ${latest.manifest.state.modelKey}, but the config trains ` +
           `${state.modelKey}; use another job dir or the config that wrote them`,
       );
     }

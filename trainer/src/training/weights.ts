@@ -44,9 +44,9 @@ export async function packOptimizer(optimizer: tf.Optimizer): Promise<PackedTens
 }
 
 /**
- * Restores optimizer slots saved by optimizerTensors. The slots line up
- * with the variables by position, which holds because every step passes
- * the model's trainable weights in the same order.
+ * Restores optimizer slots saved by packOptimizer. The slots line up with
+ * the variables by position, which is safe because every step passes the
+ * model's trainable weights in the same order.
  */
 export async function restoreOptimizer(optimizer: tf.Optimizer, tensors: tf.Tensor[]): Promise<void> {
   await optimizer.setWeights(tensors.map((tensor, index) => ({ name: `slot_${index}`, tensor })));
