@@ -32,11 +32,15 @@ describe('parseProgress', () => {
     ['not an object', [1], 'progress must be a JSON object, got [1]'],
     ['fractional epoch', { ...valid, epoch: 1.5 }, 'progress.epoch must be a non-negative integer, got 1.5'],
     ['missing step', { ...valid, step: undefined }, 'progress.step must be a non-negative integer, got undefined'],
-    ['unknown phase', { ...valid, phase: 'done' }, 'progress.phase must be one of starting, training, validating, checkpointing, finished, got "done"'],
+    ['unknown phase', { ...valid, phase: 'done' }, 'progress.phase must be one of starting, training, validating, checkpointing, finished, interrupted, got "done"'],
     ['string loss', { ...valid, trainLoss: '0.4' }, 'progress.trainLoss must be a finite number or null, got "0.4"'],
     ['bad time', { ...valid, updatedTime: 'yesterday' }, 'progress.updatedTime must be an RFC 3339 time, got "yesterday"'],
     ['bad checkpoint', { ...valid, lastCheckpoint: { epoch: 1 } }, 'progress.lastCheckpoint must be {epoch, step, time} or null, got {"epoch":1}'],
   ];
+  test('accepts the interrupted phase', () => {
+    expect(parseProgress({ ...valid, phase: 'interrupted' }).phase).toBe('interrupted');
+  });
+
   test.each(invalid)('rejects %s', (_name, body, message) => {
     expect(() => parseProgress(body)).toThrow(message);
   });
