@@ -26,7 +26,7 @@ export interface S3ServerOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   region?: string;
-  /** Milliseconds to wait for the server to answer after each start. Default 15000. */
+  /** Milliseconds to wait for the server to respond after each start. Default 15000. */
   startTimeoutMs?: number;
 }
 
@@ -45,7 +45,7 @@ export interface S3TestServer {
   stop(): Promise<void>;
   /** Ends the server with SIGKILL, as a crash would. */
   kill(): Promise<void>;
-  /** Starts the server again on the same port and folder and waits until it answers. */
+  /** Starts the server again on the same port and folder and waits until it responds. */
   restart(): Promise<void>;
   /** Stops the server and deletes the data folder when the harness created it. */
   dispose(): Promise<void>;

@@ -16,7 +16,7 @@ export function configHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** The ConfigMap holding config.yaml, mounted into the trainer at /etc/mildnet/config. */
+/** Renders the ConfigMap that contains config.yaml, mounted into the trainer at /etc/mildnet/config. */
 export function renderConfigMap(mj: MildnetJob, config: JobConfig): V1ConfigMap {
   const text = configYaml(config);
   return {

@@ -35,7 +35,7 @@ export function euclideanDistance(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
   return tf.sqrt(tf.maximum(squaredDistance(a, b), MIN_SQUARED_DISTANCE)) as tf.Tensor1D;
 }
 
-/** The original's clip of each component to [1e-7, 1 − 1e-7]; see `compat: reference`. */
+/** Clips each component to [1e-7, 1 − 1e-7] as the original did, for `compat: reference`. */
 export function referenceClip(embeddings: tf.Tensor2D): tf.Tensor2D {
   return tf.clipByValue(embeddings, REFERENCE_CLIP_EPSILON, 1 - REFERENCE_CLIP_EPSILON) as tf.Tensor2D;
 }

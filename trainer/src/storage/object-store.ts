@@ -46,7 +46,7 @@ export interface FileObjectStore extends ObjectStore {
   putFile(key: string, localPath: string): Promise<ObjectInfo>;
   /**
    * Downloads key to localPath through a temporary file and a rename, so that
-   * localPath never holds a partial body; rejects with ObjectNotFoundError
+   * localPath never contains a partial body; rejects with ObjectNotFoundError
    * when the object is missing.
    */
   getToFile(key: string, localPath: string): Promise<ObjectInfo>;

@@ -12,7 +12,7 @@ export interface S3Credentials {
 
 /**
  * Names of the environment variables that configure one kind of store. They
- * appear in error messages so that a message says which setting to fix.
+ * appear in error messages so that a message names the setting to fix.
  */
 export interface S3SettingNames {
   endpoint: string;
@@ -22,7 +22,7 @@ export interface S3SettingNames {
   credentialsDir: string;
 }
 
-/** Where a store connects and how it signs; never printed whole because it can hold a secret. */
+/** Connection and signing settings of a store; never printed whole because they can contain a secret. */
 export interface S3ConnectionSettings {
   /** Custom endpoint URL; undefined means AWS S3 in `region`. */
   endpoint?: string;
@@ -30,7 +30,7 @@ export interface S3ConnectionSettings {
   forcePathStyle: boolean;
   /** undefined lets the AWS SDK's default credential chain find credentials. */
   credentials?: S3Credentials;
-  /** Where the credentials came from, for error messages. */
+  /** Source of the credentials, for error messages. */
   credentialSource: string;
   names: S3SettingNames;
 }

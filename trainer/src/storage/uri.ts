@@ -121,7 +121,7 @@ export function formatStorageUri(location: StorageLocation, key = ''): string {
   return `${location.scheme}://${location.bucket}/${location.prefix}${key}`;
 }
 
-/** Whether the URI points at the local file system. */
+/** Returns true when the URI points at the local file system. */
 export function isLocalUri(uri: string): boolean {
   return parseStorageUri(uri).scheme === 'file';
 }
