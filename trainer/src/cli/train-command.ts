@@ -11,6 +11,7 @@ import { MetricsObserver, ProgressTracker, createTrainerMetrics, startMetricsSer
 import { DatasetCache, openStore, type StorageRetryEvent } from '../storage';
 import { openTripletData } from '../training/data-source';
 import type { TrainingObserver } from '../training/events';
+import { buildSeededModel } from '../training/seeded-random';
 import { modelBuildArgs, train } from '../training/trainer';
 import { ExitCode, UsageError } from './exit-codes';
 import { LogObserver } from './log-observer';
@@ -154,7 +155,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     },
   });
 
-  const model = spec.build(modelBuildArgs(config));
+  const model = buildSeededModel(spec, modelBuildArgs(config), config.seed);
   const observers: TrainingObserver[] = [new MetricsObserver(metrics), progress, interactive ? new ProgressBar() : new LogObserver(logger)];
   try {
     const result = await train({ config, model, data, jobDir, maxSteps, signal: abort.signal, observers });

@@ -12,6 +12,10 @@
 export const STREAM_SHUFFLE = 0x5348;
 export const STREAM_AUGMENT = 0x4147;
 export const STREAM_DATASET = 0x4453;
+/** Initial weights of a model built for a run. */
+export const STREAM_WEIGHTS = 0x5749;
+/** Random ops inside one training step, such as dropout masks. */
+export const STREAM_STEP = 0x5354;
 
 /** Throws unless seed is a non-negative safe integer. */
 export function assertSeed(seed: number, field = 'seed'): void {

@@ -17,6 +17,7 @@ import { combineObservers, type EpochRecord, type RunStatus, type TrainingObserv
 import { saveLayersModel } from './model-io';
 import { createOptimizer, learningRateAt, setLearningRate } from './optimizer';
 import { readHistory, writeHistory } from './outputs';
+import { withStepRandom } from './seeded-random';
 
 /** One batch of a split: 3×triplets images in q,p,n order, HWC, scaled to [0, 1]. Triplets may be 0 when bad samples were skipped. */
 export interface TripletBatch {
@@ -178,7 +179,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       const learningRate = learningRateAt(config, state.globalStep, epochSteps);
       if (config.lr_schedule !== 'constant') setLearningRate(optimizer, learningRate);
       const images = tf.tensor4d(batch.images, shape(batch.triplets));
-      const metrics = trainStep(images);
+      const metrics = withStepRandom(config.seed, state.globalStep, () => trainStep(images));
       images.dispose();
       if (!Number.isFinite(metrics.loss)) {
         throw new RangeError(

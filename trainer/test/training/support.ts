@@ -8,6 +8,7 @@ import { selectBackend } from '../../src/backend';
 import { validateConfig, type JobConfig } from '../../src/config';
 import { prepareFashionMnist } from '../../src/data';
 import { getModel } from '../../src/models';
+import { buildSeededModel } from '../../src/training/seeded-random';
 import { modelBuildArgs } from '../../src/training/trainer';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -58,6 +59,7 @@ export function smallConfig(overrides: Partial<Record<keyof JobConfig, unknown>>
   );
 }
 
+/** Builds the config's model with initial weights fixed by config.seed, as the train command does. */
 export function buildSmallModel(config: JobConfig): tf.LayersModel {
-  return getModel(config.model_id).build(modelBuildArgs(config));
+  return buildSeededModel(getModel(config.model_id), modelBuildArgs(config), config.seed);
 }

@@ -107,6 +107,35 @@ describeWithData('train', () => {
     expect(second.history.map((r) => r.epoch)).toEqual([1, 2]);
   });
 
+  test('a run stopped and resumed ends with the weights of a run never stopped', async () => {
+    // Head dropout on, so the check covers the dropout masks as well as the
+    // initial weights, the data order and the optimizer state.
+    const config = smallConfig({ epochs: 1, head_dropout: 0.5 });
+    const straightDir = path.join(root, 'same-straight');
+    await run(straightDir, config);
+
+    const stoppedDir = path.join(root, 'same-stopped');
+    const abort = new AbortController();
+    const stopAtStep7: TrainingObserver = {
+      onStep: (event) => {
+        if (event.globalStep === 7) abort.abort();
+      },
+    };
+    const first = await run(stoppedDir, config, { signal: abort.signal, observers: [stopAtStep7] });
+    expect(first.status).toBe('interrupted');
+    const second = await run(stoppedDir, config);
+    expect(second.status).toBe('completed');
+
+    const straight = await loadLayersModel(new LocalObjectStore(straightDir), FINAL_MODEL_PREFIX);
+    const resumed = await loadLayersModel(new LocalObjectStore(stoppedDir), FINAL_MODEL_PREFIX);
+    const straightWeights = straight.getWeights().map((w) => w.dataSync());
+    const resumedWeights = resumed.getWeights().map((w) => w.dataSync());
+    expect(resumedWeights).toHaveLength(straightWeights.length);
+    resumedWeights.forEach((values, i) => expect(Buffer.from(values.buffer).equals(Buffer.from(straightWeights[i].buffer))).toBe(true));
+    straight.dispose();
+    resumed.dispose();
+  }, 300_000);
+
   test('resumes from the previous checkpoint after a crash mid-checkpoint', async () => {
     const jobDir = path.join(root, 'crash');
     const config = smallConfig({ epochs: 2, checkpoint: { every_steps: 4 } });
