@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run bench`: training throughput of every model id, then the data
-// pipeline. Each prints a Markdown table for docs/benchmarks.md.
+// `npm run bench`: training throughput of every model id, the data pipeline,
+// then checkpoint save and restore. Each prints a Markdown table for docs/benchmarks.md.
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
@@ -10,6 +10,7 @@ const tsNode = path.join(root, 'node_modules', '.bin', 'ts-node');
 for (const [script, args] of [
   ['bench/training.ts', process.argv.slice(2)],
   ['bench/data.ts', ['--steps', '10']],
+  ['bench/checkpoint.ts', []],
 ]) {
   process.stdout.write(`\n## ${script}\n\n`);
   const result = spawnSync(tsNode, ['--transpile-only', '-P', 'tsconfig.json', script, ...args], { cwd: root, stdio: 'inherit' });
