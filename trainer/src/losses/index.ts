@@ -1,2 +1,3 @@
 export * from './losses';
 export * from './triplets';
+export * from './mining';
