@@ -31,6 +31,8 @@ export interface TripletBatch {
   skipped: number;
   /** 3·triplets × size × size × 3 values in [0, 1], images ordered q1,p1,n1,q2,… */
   images: Float32Array;
+  /** Class id of each image in the order of `images`, when the batcher was given classes. */
+  classes?: Int32Array;
 }
 
 /** A triplet left out because one of its images could not be decoded. */
@@ -78,6 +80,12 @@ export interface TripletBatcherArgs {
   skipBadSamples?: boolean;
   /** Called once per skipped triplet; the caller logs it. */
   onSkip?: (skipped: SkippedTriplet) => void;
+  /**
+   * Class id of every image of `triplets`, three per triplet in query,
+   * positive, negative order (see folderClasses). Batches then carry the
+   * classes of their images, for triplet mining.
+   */
+  classes?: Int32Array;
 }
 
 function checkCount(value: unknown, field: string, min: number): number {
@@ -85,6 +93,15 @@ function checkCount(value: unknown, field: string, min: number): number {
     throw new RangeError(`TripletBatcherArgs.${field} must be an integer >= ${min}, got ${String(value)}`);
   }
   return value;
+}
+
+/** Returns the class ids of the images of the given triplets, three per triplet. */
+function imageClasses(classes: Int32Array, tripletIndices: readonly number[]): Int32Array {
+  const selected = new Int32Array(3 * tripletIndices.length);
+  for (const [k, index] of tripletIndices.entries()) {
+    selected.set(classes.subarray(3 * index, 3 * index + 3), 3 * k);
+  }
+  return selected;
 }
 
 type DecodedTriplet = { ok: true; pixels: Uint8Array[] } | { ok: false; role: TripletRole; error: ImageDecodeError };
@@ -108,6 +125,7 @@ export class TripletBatcher {
   private readonly skipBadSamples: boolean;
   private readonly onSkip?: (skipped: SkippedTriplet) => void;
   private readonly pool?: AugmentPool;
+  private readonly classes?: Int32Array;
   private skippedTotal = 0;
 
   constructor(args: TripletBatcherArgs) {
@@ -121,6 +139,12 @@ export class TripletBatcher {
           'so an epoch would have no step; lower batchSize or add triplets',
       );
     }
+    if (args.classes !== undefined && args.classes.length !== 3 * args.triplets.length) {
+      throw new RangeError(
+        `TripletBatcherArgs.classes has ${args.classes.length} class ids for ${args.triplets.length} triplets; ` +
+          'expected 3 per triplet (query, positive, negative)',
+      );
+    }
 
     this.triplets = args.triplets;
     this.images = args.images;
@@ -130,6 +154,7 @@ export class TripletBatcher {
     this.augment = args.augment === false ? undefined : resolveAugmentArgs(args.augment);
     this.skipBadSamples = args.skipBadSamples ?? false;
     this.onSkip = args.onSkip;
+    this.classes = args.classes;
     this.stepsPerEpoch = Math.floor(args.triplets.length / this.batchSize);
     if (workers > 0 && this.augment !== undefined) {
       this.pool = new AugmentPool(workers);
@@ -231,7 +256,7 @@ export class TripletBatcher {
     }
     await Promise.all(writes);
 
-    return {
+    const batch: TripletBatch = {
       epoch,
       step,
       size: this.size,
@@ -239,6 +264,10 @@ export class TripletBatcher {
       skipped: this.batchSize - goodTriplets.length,
       images,
     };
+    if (this.classes !== undefined) {
+      batch.classes = imageClasses(this.classes, goodTriplets.map(({ position }) => order[position]));
+    }
+    return batch;
   }
 
   private async writeImage(

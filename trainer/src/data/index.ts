@@ -8,12 +8,13 @@ export {
   TRIPLET_ROLES,
   TripletCsvError,
   epochOrder,
+  folderClasses,
   parseTriplets,
   readTriplets,
   resolveImagePath,
   shuffleTriplets,
 } from './triplets';
-export type { ParseTripletsArgs, Triplet, TripletRole, TripletSource } from './triplets';
+export type { FolderClasses, ParseTripletsArgs, Triplet, TripletRole, TripletSource } from './triplets';
 export {
   DEFAULT_CACHE_BYTES,
   ImageDecodeError,

@@ -164,6 +164,30 @@ export async function readTriplets(files: string | readonly string[], imageRoot:
   return triplets;
 }
 
+/** Classes of triplet images by folder. */
+export interface FolderClasses {
+  /** Folder of each class id relative to the image root, `/`-separated and sorted. `.` is the root itself. */
+  folders: string[];
+  /** Class id of every image, three per triplet in query, positive, negative order. */
+  classes: Int32Array;
+}
+
+/**
+ * Assigns each image the class of its parent folder relative to imageRoot.
+ * Ids number the distinct folders in sorted order, so they depend only on
+ * which folders the triplets use, not on the triplets' order.
+ */
+export function folderClasses(triplets: readonly Triplet[], imageRoot: string): FolderClasses {
+  const root = path.resolve(imageRoot);
+  const folderOf = (imagePath: string): string => path.relative(root, path.dirname(imagePath)).split(path.sep).join('/') || '.';
+  const imageFolders = triplets.flatMap((triplet) => TRIPLET_ROLES.map((role) => folderOf(triplet[role])));
+
+  const folders = [...new Set(imageFolders)].sort();
+  const ids = new Map(folders.map((folder, id) => [folder, id]));
+  const classes = Int32Array.from(imageFolders, (folder) => ids.get(folder) as number);
+  return { folders, classes };
+}
+
 /**
  * Returns the order in which an epoch visits `count` triplets: a permutation
  * that depends only on (seed, epoch), so a resumed run gets the same order.
