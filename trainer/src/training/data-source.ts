@@ -4,7 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import type { JobConfig } from '../config/job-config';
-import { ImageDecoder, TripletBatcher, readTriplets, type AugmentArgs, type SkippedTriplet } from '../data';
+import {
+  ImageDecoder,
+  TripletBatcher,
+  folderClasses,
+  readTriplets,
+  type AugmentArgs,
+  type SkippedTriplet,
+  type Triplet,
+} from '../data';
 import { unpackZip } from '../storage';
 import type { TripletBatch, TripletData } from './trainer';
 
@@ -30,6 +38,24 @@ export function augmentationArgs(config: JobConfig): AugmentArgs | false {
     shear: a.shear_range,
     rotation: a.rotation_range,
   };
+}
+
+/**
+ * Returns the class id of every training image (three per triplet) when
+ * the config mines triplets with labels `folders`, and undefined otherwise.
+ */
+export function miningClasses(config: JobConfig, triplets: readonly Triplet[], imageRoot: string): Int32Array | undefined {
+  const mining = config.triplet_mining;
+  if (mining.strategy === 'none' || mining.labels !== 'folders') return undefined;
+
+  const { folders, classes } = folderClasses(triplets, imageRoot);
+  if (triplets.length > 0 && folders.length < 2) {
+    throw new RangeError(
+      `triplet_mining.labels is folders, but every image of ${config.train_csv} is in the folder ${folders[0]} ` +
+        `of ${imageRoot}, so no image can be a negative; put each class in its own folder or set triplet_mining.labels to pairs`,
+    );
+  }
+  return classes;
 }
 
 /**
@@ -69,8 +95,10 @@ export async function openTripletData(args: DataSourceArgs): Promise<TripletData
   const imageRoot = await resolveImageRoot(dataDir, config.images, cacheDir);
   const images = new ImageDecoder({ size: config.input_size });
 
+  const trainTriplets = await readTriplets(path.resolve(dataDir, config.train_csv), imageRoot);
   const train = new TripletBatcher({
-    triplets: await readTriplets(path.resolve(dataDir, config.train_csv), imageRoot),
+    triplets: trainTriplets,
+    classes: miningClasses(config, trainTriplets, imageRoot),
     batchSize: config.batch_size,
     images,
     seed: config.seed,
@@ -95,7 +123,7 @@ export async function openTripletData(args: DataSourceArgs): Promise<TripletData
     stepsPerEpoch: (split) => batchers[split].stepsPerEpoch,
     async *batches(split, epoch, startStep): AsyncIterable<TripletBatch> {
       for await (const batch of batchers[split].epoch(epoch, startStep)) {
-        yield { images: batch.images, triplets: batch.triplets };
+        yield { images: batch.images, triplets: batch.triplets, classes: batch.classes };
       }
     },
     close: async () => {
