@@ -5,10 +5,14 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 
 import { selectBackend } from '../backend';
-import { resolveConfig } from '../config';
+import { ConfigError, resolveConfig } from '../config';
 import { getModel } from '../models';
+import { baseLayersOf } from '../models/imagenet-bases';
+import { describePretrainedSummary, loadPretrainedWeights, PretrainedWeightsError } from '../models/pretrained';
+import { fetchWeightsFile, locateWeights } from '../models/weights-file';
 import { MetricsObserver, ProgressTracker, createTrainerMetrics, startMetricsServer } from '../metrics';
 import { DatasetCache, openStore, type StorageRetryEvent } from '../storage';
+import { listCheckpoints } from '../training/checkpoint';
 import { openTripletData } from '../training/data-source';
 import type { TrainingObserver } from '../training/events';
 import { buildSeededModel } from '../training/seeded-random';
@@ -40,11 +44,24 @@ Options:
   --cache-max-bytes N    Bound on the data cache in bytes (default 20 GiB)
   --augment-workers N    Worker threads for augmentation (default: cores - 1, at most 4)
 
+Environment:
+  MILDNET_WEIGHTS_DIR    Folder (path or URI) of the Keras files that weights: imagenet reads (default ~/.keras/models)
+
 Exit status: 0 done, 1 failed, 2 invalid config or usage, 75 interrupted by SIGTERM or SIGINT after a checkpoint.`;
 
 const DEFAULT_CACHE_MAX_BYTES = 20 * 1024 ** 3;
 /** Upper bound on augmentation threads; beyond it decoding, not augmentation, limits throughput. */
 const MAX_AUGMENT_WORKERS = 4;
+
+/** Reports a weights file that is missing or does not fit the model as an invalid `weights` field. */
+async function asWeightsConfigError<T>(configSource: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (!(error instanceof PretrainedWeightsError)) throw error;
+    throw new ConfigError(configSource, [{ path: 'weights', message: error.message }], { cause: error });
+  }
+}
 
 function integerOption(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -140,6 +157,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
     storeOptions: { field: '--data', onRetry },
     onEvent: (event) => logger.info({ ...event }, `data cache ${event.type}`),
   });
+
+  // Pretrained weights initialise a fresh run only; a resumed run restores its weights from the checkpoint.
+  const weightsLocation = locateWeights(config);
+  const resuming = weightsLocation !== undefined && (await listCheckpoints(jobDir)).length > 0;
+  if (resuming) logger.info({ weights: config.weights }, 'resuming from a checkpoint, so the weights field is not read');
+  const weightsFile =
+    weightsLocation === undefined || resuming
+      ? undefined
+      : await asWeightsConfigError(values.config as string, () => fetchWeightsFile(weightsLocation, { modelId: config.model_id, cache }));
+
   const dataset = await cache.fetch(values.data as string);
   const data = await openTripletData({
     config,
@@ -158,6 +185,24 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const model = buildSeededModel(spec, modelBuildArgs(config), config.seed);
   const observers: TrainingObserver[] = [new MetricsObserver(metrics), progress, interactive ? new ProgressBar() : new LogObserver(logger)];
   try {
+    if (weightsFile !== undefined) {
+      const loadArgs = { baseLayers: baseLayersOf(config.model_id), width: config.width_multiplier };
+      const summary = await asWeightsConfigError(values.config as string, () => loadPretrainedWeights(model, weightsFile, loadArgs));
+      logger.info(
+        {
+          file: summary.source,
+          layout: summary.layout,
+          layersLoaded: summary.loadedLayers.length,
+          parametersLoaded: summary.loadedParameters,
+          layersInitialised: summary.initialisedLayers,
+        },
+        'pretrained weights loaded',
+      );
+      if (summary.skippedTopLayers.length > 0) {
+        logger.warn({ file: summary.source, layers: summary.skippedTopLayers }, 'weights file has include_top classifier layers; they were skipped, and the _notop file has the base alone');
+      }
+      if (interactive) process.stderr.write(`Weights: ${describePretrainedSummary(summary)}\n`);
+    }
     const result = await train({ config, model, data, jobDir, maxSteps, signal: abort.signal, observers });
     const last = result.history.at(-1);
     if (result.status === 'interrupted') {
