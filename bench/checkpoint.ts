@@ -49,10 +49,12 @@ function median(values: number[]): number {
 /** Gives the optimizer its momentum slots, as after the first training step. */
 function createOptimizerSlots(model: tf.LayersModel): tf.Optimizer {
   const optimizer = tf.train.momentum(0.01, 0.9, true);
-  const grads: tf.NamedTensorMap = {};
-  for (const weight of model.trainableWeights) grads[weight.read().name] = tf.zerosLike(weight.read());
+  const grads: tf.NamedTensor[] = model.trainableWeights.map((weight) => {
+    const variable = weight.read() as tf.Variable;
+    return { name: variable.name, tensor: tf.zerosLike(variable) };
+  });
   optimizer.applyGradients(grads);
-  tf.dispose(Object.values(grads));
+  tf.dispose(grads.map((grad) => grad.tensor));
   return optimizer;
 }
 
