@@ -81,6 +81,14 @@ function child(group: hdf5.Group, name: string, source: string): hdf5.Group | hd
   }
 }
 
+function childGroup(group: hdf5.Group, name: string, source: string): hdf5.Group {
+  const entry = child(group, name, source);
+  if (!(entry instanceof hdf5.Group)) {
+    throw new PretrainedWeightsError(`${source}: ${group.name}/${name} is a dataset where a group was expected; the file is not a Keras weights file`);
+  }
+  return entry;
+}
+
 function weightFromDataset(dataset: hdf5.Dataset, name: string, source: string): KerasWeight {
   const dtype = typeof dataset.dtype === 'string' ? dataset.dtype : JSON.stringify(dataset.dtype);
   if (!FLOAT_DTYPES.has(dtype)) {
@@ -96,10 +104,7 @@ function weightFromDataset(dataset: hdf5.Dataset, name: string, source: string):
 function readKeras2Layers(root: hdf5.Group, layerNames: readonly string[], source: string): KerasLayerWeights[] {
   const layers: KerasLayerWeights[] = [];
   for (const layer of layerNames) {
-    const group = child(root, layer, source);
-    if (!(group instanceof hdf5.Group)) {
-      throw new PretrainedWeightsError(`${source}: layer_names lists ${layer}, but ${layer} is not a group; the file is not a Keras weights file`);
-    }
+    const group = childGroup(root, layer, source);
     const weightNames = chunkedStringAttribute(group, 'weight_names') ?? [];
     const weights = weightNames.map((name) => {
       const dataset = child(group, name, source);
@@ -128,7 +133,7 @@ function findKeras3Vars(group: hdf5.Group, source: string, found: hdf5.Group[]):
 
 function readKeras3Layers(root: hdf5.Group, source: string): KerasLayerWeights[] {
   const varsGroups: hdf5.Group[] = [];
-  findKeras3Vars(child(root, 'layers', source) as hdf5.Group, source, varsGroups);
+  findKeras3Vars(childGroup(root, 'layers', source), source, varsGroups);
 
   return varsGroups.map((vars) => {
     const layer = attributeString(vars, 'name');
@@ -169,7 +174,7 @@ export function readKerasWeightFile(bytes: Uint8Array, source: string): KerasWei
 
   let root: hdf5.Group = file;
   if (chunkedStringAttribute(file, 'layer_names') === undefined && file.keys.includes('model_weights')) {
-    root = child(file, 'model_weights', source) as hdf5.Group;
+    root = childGroup(file, 'model_weights', source);
   }
 
   const layerNames = chunkedStringAttribute(root, 'layer_names');
