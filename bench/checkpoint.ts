@@ -49,7 +49,7 @@ function median(values: number[]): number {
 /** Gives the optimizer its momentum slots, as after the first training step. */
 function createOptimizerSlots(model: tf.LayersModel): tf.Optimizer {
   const optimizer = tf.train.momentum(0.01, 0.9, true);
-  const grads: tf.NamedTensor[] = model.trainableWeights.map((weight) => {
+  const grads: Array<{ name: string; tensor: tf.Tensor }> = model.trainableWeights.map((weight) => {
     const variable = weight.read() as tf.Variable;
     return { name: variable.name, tensor: tf.zerosLike(variable) };
   });
