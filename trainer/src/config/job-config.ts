@@ -45,6 +45,15 @@ export interface CheckpointConfig {
   keep_last: number;
 }
 
+export type TripletMiningStrategy = 'none' | 'batch_hard' | 'semi_hard';
+
+export type TripletMiningLabels = 'pairs' | 'folders';
+
+export interface TripletMiningConfig {
+  strategy: TripletMiningStrategy;
+  labels: TripletMiningLabels;
+}
+
 export interface JobConfig {
   description?: string;
   model_id: ModelId;
@@ -62,10 +71,16 @@ export interface JobConfig {
   head_units: number;
   head_dropout: number;
   batch_norm_momentum: number;
+  /**
+   * Initial weights of the base: `imagenet` or the path or URI of a Keras
+   * .h5 weights file. Absent means random initialisation.
+   */
+  weights?: string;
   seed: number;
   margin: number;
   augmentation: AugmentationConfig;
   skip_bad_samples: boolean;
   compat: 'fixed' | 'reference';
   checkpoint: CheckpointConfig;
+  triplet_mining: TripletMiningConfig;
 }

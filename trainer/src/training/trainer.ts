@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { JobConfig } from '../config/job-config';
-import { getLoss, tripletAccuracy, type TripletLoss } from '../losses';
+import { batchClasses, getLoss, mineTriplets, tripletAccuracy, type TripletLoss } from '../losses';
 import { countParameters } from '../models/count-parameters';
 import type { ModelBuildArgs } from '../models/types';
 import type { ObjectStore } from '../storage/object-store';
@@ -23,6 +23,8 @@ import { withStepRandom } from './seeded-random';
 export interface TripletBatch {
   images: Float32Array;
   triplets: number;
+  /** Class id of each image, present when triplet_mining.labels is folders. */
+  classes?: Int32Array;
 }
 
 /** The data a run reads; implemented over the data pipeline. */
@@ -141,12 +143,16 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     });
   };
 
-  const trainStep = (images: tf.Tensor4D): { loss: number; accuracy: number } => {
+  // The loss runs on the mined triplets. Training accuracy stays on the CSV
+  // triplets, as validation does, so that it means the same for every strategy.
+  const mining = config.triplet_mining;
+  const trainStep = (images: tf.Tensor4D, batch: TripletBatch): { loss: number; accuracy: number } => {
+    const classes = mining.strategy === 'none' ? undefined : batchClasses(mining.labels, batch);
     let accuracy: tf.Scalar | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const embeddings = model.apply(images, { training: true }) as tf.Tensor2D;
       accuracy = tf.keep(tripletAccuracy(embeddings, config.compat));
-      return loss(embeddings);
+      return loss(classes ? mineTriplets(embeddings, classes, mining.strategy, config.compat) : embeddings);
     }, variables);
     optimizer.applyGradients(grads);
     const result = { loss: value.dataSync()[0], accuracy: (accuracy as tf.Scalar).dataSync()[0] };
@@ -179,7 +185,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       const learningRate = learningRateAt(config, state.globalStep, epochSteps);
       if (config.lr_schedule !== 'constant') setLearningRate(optimizer, learningRate);
       const images = tf.tensor4d(batch.images, shape(batch.triplets));
-      const metrics = withStepRandom(config.seed, state.globalStep, () => trainStep(images));
+      const metrics = withStepRandom(config.seed, state.globalStep, () => trainStep(images, batch));
       images.dispose();
       if (!Number.isFinite(metrics.loss)) {
         throw new RangeError(
