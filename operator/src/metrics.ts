@@ -67,7 +67,7 @@ export function createMetrics(countByPhase?: () => Record<string, number>, withD
     workqueueLatencySeconds: new Histogram({
       name: METRIC_NAMES.workqueueLatencySeconds,
       help: 'Time a key waited in the work queue before a worker took it.',
-      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600],
       registers,
     }),
     mildnetJobs: new Gauge({
