@@ -31,7 +31,7 @@ step "lint"
 npx eslint .
 
 step "tests"
-export MILDNET_REQUIRE_S3=1 MILDNET_REQUIRE_CLUSTER=1 MILDNET_REQUIRE_TOOLS=1
+export MILDNET_REQUIRE_S3=1 MILDNET_REQUIRE_CLUSTER=1 MILDNET_REQUIRE_TOOLS=1 MILDNET_RUN_SLOW=1
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 status=0
