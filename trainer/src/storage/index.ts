@@ -1,7 +1,10 @@
 export { DatasetCache, unpackZip } from './cache';
 export type { CacheEvent, CachedDataset, DatasetCacheOptions, FetchOptions } from './cache';
 export { redactSecrets, StorageConfigError, StorageRequestError } from './errors';
-export { openGcsStore } from './gcs';
+export { GCS_EMULATOR_HOST_VARIABLE, GCS_KEY_FILE_VARIABLE, openGcsStore, resolveGcsClientSettings, usesGcsHmacKeys } from './gcs';
+export { BUCKET_NOT_FOUND_CODE, classifyGcsError } from './gcs-errors';
+export { GCS_DEFAULT_ENDPOINT, GcsObjectStore, RESUMABLE_CHUNK_GRANULARITY_BYTES } from './gcs-store';
+export type { GcsClientSettings, GcsStoreArgs } from './gcs-store';
 export { compareKeys, validateListPrefix, validateObjectKey } from './keys';
 export { LocalObjectStore, PARTIAL_FILE_MARKER, writeFileAtomically } from './local';
 export { ObjectNotFoundError } from './object-store';

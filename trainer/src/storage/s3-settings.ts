@@ -98,8 +98,8 @@ export async function resolveS3Settings(env: Environment = process.env): Promise
 }
 
 /**
- * Resolves the settings for gs:// URIs, which go through Cloud Storage's S3
- * interoperability API with HMAC keys: endpoint from MILDNET_GCS_ENDPOINT
+ * Resolves the settings for gs:// URIs that opt in to Cloud Storage's S3
+ * interoperability (XML) API with HMAC keys: endpoint from MILDNET_GCS_ENDPOINT
  * (default https://storage.googleapis.com), region from MILDNET_GCS_REGION
  * (default "auto"), keys from the files in MILDNET_GCS_CREDENTIALS_DIR or
  * from MILDNET_GCS_HMAC_ACCESS_ID and MILDNET_GCS_HMAC_SECRET. Path-style

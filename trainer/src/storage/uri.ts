@@ -5,6 +5,7 @@ import { StorageConfigError } from './errors';
 import { openGcsStore } from './gcs';
 import { LocalObjectStore } from './local';
 import { FileObjectStore } from './object-store';
+import { GcsStoreArgs } from './gcs-store';
 import { S3ObjectStore, S3StoreArgs } from './s3';
 import { resolveS3Settings } from './s3-settings';
 
@@ -77,10 +78,11 @@ function parseBucketUri(scheme: 's3' | 'gs', rest: string, field: string): Stora
   const shown = `${scheme}://${rest.includes('@') ? '[redacted]@' + rest.slice(rest.lastIndexOf('@') + 1) : rest}`;
 
   if (authority.includes('@')) {
-    const variables = scheme === 's3' ? 'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' : 'MILDNET_GCS_HMAC_ACCESS_ID and MILDNET_GCS_HMAC_SECRET';
-    throw new StorageConfigError(
-      `${field} "${shown}" contains credentials before "@"; remove them from the URI and set ${variables} or mount a credentials Secret`,
-    );
+    const fix =
+      scheme === 's3'
+        ? 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or mount a credentials Secret'
+        : 'use Workload Identity or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file';
+    throw new StorageConfigError(`${field} "${shown}" contains credentials before "@"; remove them from the URI and ${fix}`);
   }
   if (rest.includes('?') || rest.includes('#')) {
     throw new StorageConfigError(`${field} "${shown}" has a query or fragment; remove the part after "?" or "#"`);
@@ -126,7 +128,8 @@ export function isLocalUri(uri: string): boolean {
   return parseStorageUri(uri).scheme === 'file';
 }
 
-export interface OpenStoreOptions extends S3StoreArgs {
+/** Options of every backend; each backend reads the ones it supports (see S3StoreArgs and GcsStoreArgs). */
+export interface OpenStoreOptions extends S3StoreArgs, GcsStoreArgs {
   /** Config field path that the URI came from, named in errors. Default "uri". */
   field?: string;
   /** Environment to read settings and credentials from. Default process.env. */
@@ -136,8 +139,10 @@ export interface OpenStoreOptions extends S3StoreArgs {
 /**
  * Opens the object store at uri: a LocalObjectStore for plain paths and
  * file:// URIs, an S3ObjectStore for s3:// (settings from the AWS_*
- * variables) and gs:// (settings from the MILDNET_GCS_* variables). Nothing is
- * sent to the server until the first operation.
+ * variables), and for gs:// a GcsObjectStore (Application Default
+ * Credentials, or the emulator at STORAGE_EMULATOR_HOST) unless HMAC keys
+ * select the S3 store (see openGcsStore). Nothing is sent to the server until
+ * the first operation.
  */
 export async function openStore(uri: string, options: OpenStoreOptions = {}): Promise<FileObjectStore> {
   const { field, env = process.env, ...storeArgs } = options;

@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 
 import { StorageConfigError } from '../../src/storage/errors';
+import { GcsObjectStore } from '../../src/storage/gcs-store';
 import { LocalObjectStore } from '../../src/storage/local';
+import { S3ObjectStore } from '../../src/storage/s3';
 import { formatStorageUri, openStore, parseStorageUri } from '../../src/storage/uri';
 
 describe('parseStorageUri', () => {
@@ -59,6 +61,12 @@ describe('parseStorageUri', () => {
     expect(message).not.toContain('topsecretvalue');
     expect(message).not.toContain('AKIAEXAMPLE');
   });
+
+  it('points gs:// URIs with credentials at Workload Identity', () => {
+    expect(() => parseStorageUri('gs://key:secret@bucket/x', 'data.uri')).toThrow(
+      'remove them from the URI and use Workload Identity or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file',
+    );
+  });
 });
 
 describe('formatStorageUri', () => {
@@ -85,7 +93,20 @@ describe('openStore', () => {
     );
   });
 
-  it('requires HMAC keys for gs:// URIs', async () => {
-    await expect(openStore('gs://bucket/x', { env: {} })).rejects.toThrow('MILDNET_GCS_HMAC_ACCESS_ID');
+  it('opens the JSON API store for gs:// URIs', async () => {
+    const store = await openStore('gs://bucket/x', { env: { STORAGE_EMULATOR_HOST: 'http://127.0.0.1:4443' } });
+
+    expect(store).toBeInstanceOf(GcsObjectStore);
+    expect(store.uri).toBe('gs://bucket/x/');
+  });
+
+  it('opens the S3 store for gs:// URIs when HMAC keys are set', async () => {
+    const store = await openStore('gs://bucket/x', {
+      env: { MILDNET_GCS_HMAC_ACCESS_ID: 'GOOG1EXAMPLE', MILDNET_GCS_HMAC_SECRET: 'secret-value' },
+    });
+
+    expect(store).toBeInstanceOf(S3ObjectStore);
+    expect(store.uri).toBe('gs://bucket/x/');
+    (store as S3ObjectStore).destroy();
   });
 });
