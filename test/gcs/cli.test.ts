@@ -1,0 +1,238 @@
+/**
+ * The trainer CLI with its job dir in a real Cloud Storage emulator
+ * (fake-gcs-server). A run killed with SIGKILL during a checkpoint upload
+ * must resume from the previous complete checkpoint and end with the
+ * weights of a run never interrupted. Transient 503s are retried and
+ * logged, and a missing bucket stops the run with a message naming it. The
+ * trainer processes get an egress trap as metadata server and proxy, and
+ * must send it nothing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { prepareFashionMnist } from '../../trainer/src/data';
+import { FileObjectStore, openStore } from '../../trainer/src/storage';
+import { EgressTrap, startEgressTrap } from './egress-trap';
+import { GcsTestServer, startGcsServer } from './server';
+import { describeWithGcs } from './support';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const MILDNET = path.join(REPO, 'trainer', 'bin', 'mildnet.js');
+const FASHION_MNIST = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
+const BUCKET = 'jobs';
+
+jest.setTimeout(600_000);
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+/** Proxy action for one request: forward it, stall it forever, or respond with 503. */
+type ProxyAction = 'forward' | 'hold' | 'fail';
+
+interface FaultProxy {
+  endpoint: string;
+  /** Resolves with the decoded URL of the first stalled request. */
+  held: Promise<string>;
+  /** Number of requests that got 503 so far. */
+  failed: () => number;
+  close(): Promise<void>;
+}
+
+/**
+ * HTTP proxy in front of the emulator. `decide` gets each request's method
+ * and decoded URL. Held requests get no response, as on a network that
+ * stalls mid-upload; failed ones get 503 with a JSON API error body. The
+ * Host header is forwarded unchanged, so resumable upload locations point
+ * back at the proxy.
+ */
+async function startFaultProxy(target: string, decide: (method: string, url: string) => ProxyAction): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  let onHeld: (url: string) => void = () => undefined;
+  const held = new Promise<string>((resolve) => (onHeld = resolve));
+  let failed = 0;
+  const server = http.createServer((request, response) => {
+    const url = request.url ?? '/';
+    const decoded = decodeURIComponent(url);
+    const action = decide(request.method ?? 'GET', decoded);
+    if (action === 'hold') {
+      onHeld(decoded);
+      return;
+    }
+    if (action === 'fail') {
+      failed++;
+      request.resume();
+      response.writeHead(503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { code: 503, message: 'Service Unavailable', errors: [{ reason: 'backendError' }] } }));
+      return;
+    }
+    const forwarded = http.request(
+      { host: upstream.hostname, port: upstream.port, method: request.method, path: url, headers: request.headers },
+      (upstreamResponse) => {
+        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        upstreamResponse.pipe(response);
+      },
+    );
+    forwarded.on('error', () => response.destroy());
+    request.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    held,
+    failed: () => failed,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const describeWithData = fs.existsSync(FASHION_MNIST) ? describeWithGcs : describe.skip;
+
+describeWithData('mildnet train with a gs:// job dir', () => {
+  let server: GcsTestServer;
+  let trap: EgressTrap;
+  let bucket: FileObjectStore;
+  let root: string;
+  let data: string;
+
+  function start(args: string[], env: Record<string, string>): Run {
+    const child = spawn(process.execPath, [MILDNET, ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...trap.env(), ...env, CI: '1' },
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, output: () => output, exit };
+  }
+
+  beforeAll(async () => {
+    trap = await startEgressTrap();
+    server = await startGcsServer();
+    await server.createBucket(BUCKET);
+    bucket = await openStore(`gs://${BUCKET}`, { env: server.env() });
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'mildnet-gcs-job-'));
+    data = path.join(root, 'data');
+    await prepareFashionMnist({ out: data, seed: 5, trainTriplets: 240, valTriplets: 48, testTriplets: 16, valImages: 1000 });
+  });
+
+  afterAll(async () => {
+    await server?.dispose();
+    await trap?.close();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  // Quick-start model with head dropout on, so that the comparison covers the
+  // dropout masks; 30 steps per epoch, checkpoints at steps 4 and 8, the
+  // run ends at step 12.
+  const trainArgs = (jobDir: string): string[] => [
+    'train',
+    '--config',
+    'job_configs/quickstart/fashion_mnist.yaml',
+    '--data',
+    data,
+    '--job-dir',
+    jobDir,
+    '--set',
+    'batch_size=8',
+    '--set',
+    'epochs=1',
+    '--set',
+    'head_dropout=0.3',
+    '--set',
+    'checkpoint.every_steps=4',
+    '--max-steps',
+    '12',
+  ];
+
+  const keysUnder = async (prefix: string): Promise<string[]> => (await bucket.list(prefix)).map((object) => object.key);
+
+  test('kill during upload: same final weights', async () => {
+    const straight = start(trainArgs(`gs://${BUCKET}/straight`), server.env());
+    const straightExit = await straight.exit;
+    expect({ exit: straightExit, output: straightExit === 0 ? '' : straight.output() }).toEqual({ exit: 0, output: '' });
+
+    // Hold the first upload request of the checkpoint at step 8, then kill the trainer.
+    const proxy = await startFaultProxy(server.endpoint, (method, url) =>
+      (method === 'POST' || method === 'PUT') && url.includes('interrupted/checkpoints/step-000000008/') ? 'hold' : 'forward',
+    );
+    const interrupted = start(trainArgs(`gs://${BUCKET}/interrupted`), { STORAGE_EMULATOR_HOST: proxy.endpoint });
+    const stalled = await Promise.race([
+      proxy.held,
+      interrupted.exit.then((code) => Promise.reject(new Error(`the trainer exited (${code}) before the upload:\n${interrupted.output()}`))),
+    ]);
+    expect(stalled).toContain('step-000000008');
+    interrupted.child.kill('SIGKILL');
+    await interrupted.exit;
+    await proxy.close();
+
+    // The checkpoint at step 8 is incomplete: no manifest.
+    const keys = await keysUnder('interrupted/checkpoints/');
+    expect(keys).toContain('interrupted/checkpoints/step-000000004/manifest.json');
+    expect(keys).not.toContain('interrupted/checkpoints/step-000000008/manifest.json');
+
+    const resumed = start(trainArgs(`gs://${BUCKET}/interrupted`), server.env());
+    const resumedExit = await resumed.exit;
+    expect({ exit: resumedExit, output: resumedExit === 0 ? '' : resumed.output() }).toEqual({ exit: 0, output: '' });
+    expect(resumed.output()).toMatch(/"resumedFromStep":4\b/);
+
+    const straightWeights = await bucket.get('straight/final/weights.bin');
+    const resumedWeights = await bucket.get('interrupted/final/weights.bin');
+    expect(resumedWeights.length).toBe(straightWeights.length);
+    expect(resumedWeights.equals(straightWeights)).toBe(true);
+    expect(await keysUnder('interrupted/final/')).toEqual(['interrupted/final/model.json', 'interrupted/final/weights.bin']);
+  });
+
+  test('503s during checkpoints: retried and logged', async () => {
+    // The first three checkpoint upload requests get 503 Service Unavailable.
+    let checkpointUploads = 0;
+    const proxy = await startFaultProxy(server.endpoint, (method, url) =>
+      (method === 'POST' || method === 'PUT') && url.includes('retried/checkpoints/') && ++checkpointUploads <= 3 ? 'fail' : 'forward',
+    );
+    const args = trainArgs(`gs://${BUCKET}/retried`);
+    args.splice(args.indexOf('--max-steps'), 2, '--max-steps', '4');
+    const run = start(args, { STORAGE_EMULATOR_HOST: proxy.endpoint });
+    const exit = await run.exit;
+    await proxy.close();
+
+    expect({ exit, output: exit === 0 ? '' : run.output() }).toEqual({ exit: 0, output: '' });
+    expect(proxy.failed()).toBe(3);
+    const retryLines = run
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('storage request failed; retrying'))
+      .map((line) => JSON.parse(line) as { uri: string; code: string; httpStatus: number; operation: string });
+    expect(retryLines).toHaveLength(3);
+    for (const line of retryLines) {
+      expect(line.uri).toMatch(new RegExp(`^gs://${BUCKET}/retried/checkpoints/step-000000004/`));
+      expect(line.code).toBe('backendError');
+      expect(line.httpStatus).toBe(503);
+      expect(line.operation).toMatch(/^objects\.insert/);
+    }
+    expect(await keysUnder('retried/checkpoints/step-000000004/')).toContain('retried/checkpoints/step-000000004/manifest.json');
+  });
+
+  test('missing bucket: fast, named error', async () => {
+    const args = trainArgs('gs://no-such-bucket/run');
+    args.splice(args.indexOf('--max-steps'), 2, '--max-steps', '4');
+    const run = start(args, server.env());
+
+    expect(await run.exit).toBe(1);
+    expect(run.output()).toContain('gs://no-such-bucket/run/');
+    expect(run.output()).toContain('"no-such-bucket" does not exist');
+  });
+
+  test('no request left 127.0.0.1', () => {
+    expect(trap.requests()).toEqual([]);
+  });
+});
