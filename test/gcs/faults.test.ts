@@ -8,6 +8,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -151,18 +152,49 @@ describeWithGcs('GcsObjectStore under faults', () => {
       const store = await openStore(`gs://${BUCKET}/x`, {
         env: { STORAGE_EMULATOR_HOST: `http://127.0.0.1:${port}` },
         socketTimeoutMs: 500,
+        partSizeBytes: 256 * KIB,
+        retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
+      });
+
+      const requests = [() => store.head('anything.bin'), () => store.get('anything.bin'), () => store.put('big.bin', randomBytes(MIB))];
+      for (const send of requests) {
+        const startedAt = Date.now();
+        const error = await captureError(send());
+
+        expect(Date.now() - startedAt).toBeLessThan(5_000);
+        expect(error.code).toBe('Timeout');
+        expect(error.attempts).toBe(2);
+        expect(error.message).toContain('did not respond in time');
+      }
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('bounds a download whose body stalls', async () => {
+    // Sends the headers and 10 of 1000 bytes, then nothing.
+    const stalling = http.createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1000' });
+      response.write(Buffer.alloc(10));
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const port = (stalling.address() as net.AddressInfo).port;
+    try {
+      const store = await openStore(`gs://${BUCKET}/x`, {
+        env: { STORAGE_EMULATOR_HOST: `http://127.0.0.1:${port}` },
+        socketTimeoutMs: 500,
         retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10 },
       });
 
       const startedAt = Date.now();
-      const error = await captureError(store.head('anything.bin'));
+      const error = await captureError(store.get('stalled.bin'));
 
       expect(Date.now() - startedAt).toBeLessThan(5_000);
       expect(error.code).toBe('Timeout');
       expect(error.attempts).toBe(2);
-      expect(error.message).toContain('did not respond in time');
     } finally {
-      silent.close();
+      stalling.closeAllConnections();
+      stalling.close();
     }
   });
 

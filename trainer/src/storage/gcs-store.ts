@@ -50,8 +50,9 @@ export interface GcsStoreArgs {
   /** Objects requested per objects.list page, 1 to 1000. Default 1000. */
   listPageSize?: number;
   /**
-   * Milliseconds that one HTTP request, from its start to its response,
-   * may take before the attempt fails. Default 60000.
+   * Milliseconds that one HTTP request may take from its start to its
+   * response headers, and that a download's body may stall, before the
+   * attempt fails. Default 60000.
    */
   socketTimeoutMs?: number;
 }
@@ -147,8 +148,14 @@ export class GcsObjectStore implements FileObjectStore {
   async get(key: string): Promise<Buffer> {
     const file = this.file(key);
     try {
-      // download() reads the whole body and checks its CRC32C or MD5.
-      return await this.request('objects.get', key, async () => (await file.download())[0]);
+      return await this.request('objects.get', key, async () => {
+        // The client checks the body's CRC32C or MD5 once the stream ends.
+        const chunks: Buffer[] = [];
+        for await (const chunk of this.readObject(file)) {
+          chunks.push(chunk);
+        }
+        return Buffer.concat(chunks);
+      });
     } catch (error) {
       throw await this.missingObjectOrBucket(error);
     }
@@ -168,7 +175,7 @@ export class GcsObjectStore implements FileObjectStore {
         let received = 0;
         await writeFileAtomically(target, async (handle) => {
           try {
-            received = await writeStreamToHandle(pinned.createReadStream(), handle);
+            received = await writeStreamToHandle(this.readObject(pinned), handle);
           } catch (error) {
             if (classifyGcsError(error).httpStatus === 404) {
               throw Object.assign(new Error(`generation ${generation} of ${this.uriOf(key)} was replaced or deleted during the download`), {
@@ -260,12 +267,37 @@ export class GcsObjectStore implements FileObjectStore {
         chunkSize: this.partSizeBytes,
         contentType: 'application/octet-stream',
         metadata: { contentLength: sizeBytes },
-        timeout: this.args.socketTimeoutMs ?? 60_000,
       });
       await pipeline(openBody(), upload);
       return file.metadata;
     });
     return this.objectInfo(key, metadata, sizeBytes);
+  }
+
+  /**
+   * Streams the object's body, failing with ETIMEDOUT when no bytes arrive
+   * for socketTimeoutMs. The client's own timeout ends once the response
+   * headers arrive, so it does not cover a body that stalls.
+   */
+  private async *readObject(file: File): AsyncGenerator<Buffer> {
+    const idleMs = this.args.socketTimeoutMs ?? 60_000;
+    const source = file.createReadStream();
+    let timer: NodeJS.Timeout | undefined;
+    const restartTimer = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        source.destroy(Object.assign(new Error(`no bytes of ${this.uri}${file.name.slice(this.prefix.length)} arrived for ${idleMs} ms`), { code: 'ETIMEDOUT' }));
+      }, idleMs);
+    };
+    restartTimer();
+    try {
+      for await (const chunk of source) {
+        restartTimer();
+        yield chunk as Buffer;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Checks once that objects in the bucket can be listed, which needs no permission beyond roles/storage.objectAdmin. */
@@ -400,6 +432,12 @@ function createClient(settings: GcsClientSettings, timeoutMs: number): Storage {
   // process.env still turns authentication off inside the client. openStore
   // reads both from the same environment unless a caller passes `env`.
   const storage = new Storage(options);
+  // Resumable uploads take their request options from the interceptors and
+  // ignore both `timeout` settings, so the limit is added here too.
+  type Interceptor = Storage['interceptors'][number];
+  const addTimeout: Interceptor['request'] = (requestOptions) =>
+    ({ ...requestOptions, timeout: timeoutMs }) as ReturnType<Interceptor['request']>;
+  storage.interceptors.push({ request: addTimeout });
   if (settings.endpoint !== undefined) {
     // The client (7.22) takes STORAGE_EMULATOR_HOST from process.env as the
     // JSON API's base URL verbatim, without the /storage/v1 path that uploads
