@@ -217,6 +217,10 @@ describeWithData('mildnet train with an s3:// job dir', () => {
     expect(resumedWeights.length).toBe(straightWeights.length);
     expect(resumedWeights.equals(straightWeights)).toBe(true);
     expect(await objectKeys('interrupted/final/')).toEqual(['interrupted/final/model.json', 'interrupted/final/weights.bin']);
+    // Retention in S3: keep_last 2 keeps steps 8 and 12; step 12 is also the only validated, so best, checkpoint.
+    const manifests = (await objectKeys('interrupted/checkpoints/')).filter((key) => key.endsWith('/manifest.json'));
+    expect(manifests).toEqual(['interrupted/checkpoints/step-000000008/manifest.json', 'interrupted/checkpoints/step-000000012/manifest.json']);
+    expect(await objectKeys('interrupted/checkpoints/step-000000004/')).toEqual([]);
   });
 
   test('metrics: every metric moves', async () => {
