@@ -7,9 +7,7 @@
  * trainer processes get an egress trap as metadata server and proxy, and
  * must send it nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -18,84 +16,19 @@ import { FileObjectStore, openStore } from '../../trainer/src/storage';
 import { EgressTrap, startEgressTrap } from './egress-trap';
 import { GcsTestServer, startGcsServer } from './server';
 import { describeWithGcs } from './support';
+import { FASHION_MNIST_IMAGES, startCli, type CliRun } from '../support/cli';
+import { startFaultProxy } from '../support/fault-proxy';
 
-const REPO = path.resolve(__dirname, '..', '..');
-const MILDNET = path.join(REPO, 'trainer', 'bin', 'mildnet.js');
-const FASHION_MNIST = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
 const BUCKET = 'jobs';
+/** A Cloud Storage JSON API backend error, which clients retry. */
+const GCS_BACKEND_ERROR = {
+  contentType: 'application/json',
+  body: JSON.stringify({ error: { code: 503, message: 'Service Unavailable', errors: [{ reason: 'backendError' }] } }),
+};
 
 jest.setTimeout(600_000);
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-/** Proxy action for one request: forward it, stall it forever, or respond with 503. */
-type ProxyAction = 'forward' | 'hold' | 'fail';
-
-interface FaultProxy {
-  endpoint: string;
-  /** Resolves with the decoded URL of the first stalled request. */
-  held: Promise<string>;
-  /** Number of requests that got 503 so far. */
-  failed: () => number;
-  close(): Promise<void>;
-}
-
-/**
- * HTTP proxy in front of the emulator. `decide` gets each request's method
- * and decoded URL. Held requests get no response, as on a network that
- * stalls mid-upload; failed ones get 503 with a JSON API error body. The
- * Host header is forwarded unchanged, so resumable upload locations point
- * back at the proxy.
- */
-async function startFaultProxy(target: string, decide: (method: string, url: string) => ProxyAction): Promise<FaultProxy> {
-  const upstream = new URL(target);
-  let onHeld: (url: string) => void = () => undefined;
-  const held = new Promise<string>((resolve) => (onHeld = resolve));
-  let failed = 0;
-  const server = http.createServer((request, response) => {
-    const url = request.url ?? '/';
-    const decoded = decodeURIComponent(url);
-    const action = decide(request.method ?? 'GET', decoded);
-    if (action === 'hold') {
-      onHeld(decoded);
-      return;
-    }
-    if (action === 'fail') {
-      failed++;
-      request.resume();
-      response.writeHead(503, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ error: { code: 503, message: 'Service Unavailable', errors: [{ reason: 'backendError' }] } }));
-      return;
-    }
-    const forwarded = http.request(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: url, headers: request.headers },
-      (upstreamResponse) => {
-        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-        upstreamResponse.pipe(response);
-      },
-    );
-    forwarded.on('error', () => response.destroy());
-    request.pipe(forwarded);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    held,
-    failed: () => failed,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-const describeWithData = fs.existsSync(FASHION_MNIST) ? describeWithGcs : describe.skip;
+const describeWithData = fs.existsSync(FASHION_MNIST_IMAGES) ? describeWithGcs : describe.skip;
 
 describeWithData('mildnet train with a gs:// job dir', () => {
   let server: GcsTestServer;
@@ -104,16 +37,9 @@ describeWithData('mildnet train with a gs:// job dir', () => {
   let root: string;
   let data: string;
 
-  function start(args: string[], env: Record<string, string>): Run {
-    const child = spawn(process.execPath, [MILDNET, ...args], {
-      cwd: REPO,
-      env: { ...process.env, ...trap.env(), ...env, CI: '1' },
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk) => (output += chunk));
-    child.stderr?.on('data', (chunk) => (output += chunk));
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    return { child, output: () => output, exit };
+  /** Starts the CLI with the egress trap as metadata server and proxy. */
+  function start(args: string[], env: Record<string, string>): CliRun {
+    return startCli(args, { ...trap.env(), ...env });
   }
 
   beforeAll(async () => {
@@ -163,9 +89,12 @@ describeWithData('mildnet train with a gs:// job dir', () => {
     expect({ exit: straightExit, output: straightExit === 0 ? '' : straight.output() }).toEqual({ exit: 0, output: '' });
 
     // Hold the first upload request of the checkpoint at step 8, then kill the trainer.
-    const proxy = await startFaultProxy(server.endpoint, (method, url) =>
-      (method === 'POST' || method === 'PUT') && url.includes('interrupted/checkpoints/step-000000008/') ? 'hold' : 'forward',
-    );
+    const proxy = await startFaultProxy(server.endpoint, {
+      decide: (method, url) =>
+        (method === 'POST' || method === 'PUT') && url.includes('interrupted/checkpoints/step-000000008/') ? 'hold' : 'forward',
+      failure: GCS_BACKEND_ERROR,
+      decodeUrl: true,
+    });
     const interrupted = start(trainArgs(`gs://${BUCKET}/interrupted`), { STORAGE_EMULATOR_HOST: proxy.endpoint });
     const stalled = await Promise.race([
       proxy.held,
@@ -196,9 +125,12 @@ describeWithData('mildnet train with a gs:// job dir', () => {
   test('503s during checkpoints: retried and logged', async () => {
     // The first three checkpoint upload requests get 503 Service Unavailable.
     let checkpointUploads = 0;
-    const proxy = await startFaultProxy(server.endpoint, (method, url) =>
-      (method === 'POST' || method === 'PUT') && url.includes('retried/checkpoints/') && ++checkpointUploads <= 3 ? 'fail' : 'forward',
-    );
+    const proxy = await startFaultProxy(server.endpoint, {
+      decide: (method, url) =>
+        (method === 'POST' || method === 'PUT') && url.includes('retried/checkpoints/') && ++checkpointUploads <= 3 ? 'fail' : 'forward',
+      failure: GCS_BACKEND_ERROR,
+      decodeUrl: true,
+    });
     const args = trainArgs(`gs://${BUCKET}/retried`);
     args.splice(args.indexOf('--max-steps'), 2, '--max-steps', '4');
     const run = start(args, { STORAGE_EMULATOR_HOST: proxy.endpoint });

@@ -1,51 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { prepareFashionMnist } from '../../trainer/src/data';
+import { FASHION_MNIST_IMAGES, freePort, startCli as start, waitFor } from '../support/cli';
 
-const REPO = path.resolve(__dirname, '..', '..');
-const MILDNET = path.join(REPO, 'trainer', 'bin', 'mildnet.js');
-const FASHION_MNIST = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
-const describeWithData = fs.existsSync(FASHION_MNIST) ? describe : describe.skip;
+const describeWithData = fs.existsSync(FASHION_MNIST_IMAGES) ? describe : describe.skip;
 
 jest.setTimeout(240_000);
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function start(args: string[]): Run {
-  const child = spawn(process.execPath, [MILDNET, ...args], { cwd: REPO, env: { ...process.env, CI: '1' } });
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 function checkpointSteps(jobDir: string): number[] {
   const dir = path.join(jobDir, 'checkpoints');

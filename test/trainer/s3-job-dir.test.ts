@@ -4,10 +4,7 @@
  * checkpoint and end with the weights of a run never interrupted. Every
  * metric must move during a run, and wrong credentials must fail fast.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -17,100 +14,17 @@ import { prepareFashionMnist } from '../../trainer/src/data';
 import { createTrainerMetrics } from '../../trainer/src/metrics';
 import { startS3Server, type S3TestServer } from '../s3/server';
 import { describeWithS3 } from '../s3/support';
+import { FASHION_MNIST_IMAGES, freePort, startCli as start } from '../support/cli';
+import { startFaultProxy } from '../support/fault-proxy';
 
-const REPO = path.resolve(__dirname, '..', '..');
-const MILDNET = path.join(REPO, 'trainer', 'bin', 'mildnet.js');
-const FASHION_MNIST = '/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz';
 const BUCKET = 'jobs';
+/** The S3 throttling error, which clients retry. */
+const S3_SLOW_DOWN = {
+  contentType: 'application/xml',
+  body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+};
 
 jest.setTimeout(600_000);
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-}
-
-function start(args: string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [MILDNET, ...args], { cwd: REPO, env: { ...process.env, ...env, CI: '1' } });
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exit };
-}
-
-/** Proxy action for one request: forward it, stall it forever, or return 503 Slow Down. */
-type ProxyAction = 'forward' | 'hold' | 'fail';
-
-/**
- * HTTP proxy in front of the S3 server. Requests that `decide` marks `hold`
- * get no response, as on a network that stalls mid-upload. Requests marked
- * `fail` get 503 Slow Down, a transient error that the trainer retries.
- * `held` resolves with the URL of the first stalled request.
- */
-interface FaultProxy {
-  endpoint: string;
-  held: Promise<string>;
-  /** Number of requests answered with 503 so far. */
-  failed: () => number;
-  close(): Promise<void>;
-}
-
-async function startFaultProxy(target: string, decide: (method: string, url: string) => ProxyAction): Promise<FaultProxy> {
-  const upstream = new URL(target);
-  let onHeld: (url: string) => void = () => undefined;
-  const held = new Promise<string>((resolve) => (onHeld = resolve));
-  let failed = 0;
-  const server = http.createServer((request, response) => {
-    const url = request.url ?? '/';
-    const action = decide(request.method ?? 'GET', url);
-    if (action === 'hold') {
-      onHeld(url);
-      return;
-    }
-    if (action === 'fail') {
-      failed++;
-      request.resume();
-      response.writeHead(503, { 'content-type': 'application/xml' });
-      response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
-      return;
-    }
-    // The Host header is forwarded unchanged: the request's signature covers it.
-    const forwarded = http.request(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: url, headers: request.headers },
-      (upstreamResponse) => {
-        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-        upstreamResponse.pipe(response);
-      },
-    );
-    forwarded.on('error', () => response.destroy());
-    request.pipe(forwarded);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    held,
-    failed: () => failed,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 /** Parses a Prometheus text exposition into `name{labels}` → value. */
 function parseMetrics(text: string): Map<string, number> {
@@ -123,7 +37,7 @@ function parseMetrics(text: string): Map<string, number> {
   return samples;
 }
 
-const describeWithData = fs.existsSync(FASHION_MNIST) ? describeWithS3 : describe.skip;
+const describeWithData = fs.existsSync(FASHION_MNIST_IMAGES) ? describeWithS3 : describe.skip;
 
 describeWithData('mildnet train with an s3:// job dir', () => {
   let server: S3TestServer;
@@ -189,9 +103,10 @@ describeWithData('mildnet train with an s3:// job dir', () => {
     expect({ exit: straightExit, output: straightExit === 0 ? '' : straight.output() }).toEqual({ exit: 0, output: '' });
 
     // Hold the first upload of the checkpoint at step 8, then kill the trainer.
-    const proxy = await startFaultProxy(server.endpoint, (method, url) =>
-      method === 'PUT' && url.includes('/interrupted/checkpoints/step-000000008/') ? 'hold' : 'forward',
-    );
+    const proxy = await startFaultProxy(server.endpoint, {
+      decide: (method, url) => (method === 'PUT' && url.includes('/interrupted/checkpoints/step-000000008/') ? 'hold' : 'forward'),
+      failure: S3_SLOW_DOWN,
+    });
     const interrupted = start(trainArgs(`s3://${BUCKET}/interrupted`), { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint });
     const stalled = await Promise.race([
       proxy.held,
@@ -243,9 +158,10 @@ describeWithData('mildnet train with an s3:// job dir', () => {
 
     // The first three checkpoint uploads of the second process get 503 Slow Down.
     let checkpointPuts = 0;
-    const proxy = await startFaultProxy(server.endpoint, (method, url) =>
-      method === 'PUT' && url.includes('/observed/checkpoints/') && ++checkpointPuts <= 3 ? 'fail' : 'forward',
-    );
+    const proxy = await startFaultProxy(server.endpoint, {
+      decide: (method, url) => (method === 'PUT' && url.includes('/observed/checkpoints/') && ++checkpointPuts <= 3 ? 'fail' : 'forward'),
+      failure: S3_SLOW_DOWN,
+    });
     const port = await freePort();
     const run = start(args(60, port), { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint });
     const scrape = async (): Promise<Map<string, number> | undefined> => {
