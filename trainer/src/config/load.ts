@@ -6,6 +6,7 @@ import * as YAML from 'yaml';
 import { ConfigError, describeAjvErrors, type ConfigProblem } from './errors';
 import type { JobConfig } from './job-config';
 import { imagenetConfigProblems } from '../models/imagenet-bases';
+import { modelOptionProblems } from './model-options';
 
 /**
  * Folder of job_configs/: the schema and the bundled experiment configs.
@@ -58,8 +59,8 @@ export function validateConfig(raw: unknown, source: string): JobConfig {
   if (!validate(config)) {
     throw new ConfigError(source, describeAjvErrors(validate.errors ?? [], config, propertiesAt));
   }
-  const weightsProblems = imagenetConfigProblems(config as JobConfig);
-  if (weightsProblems.length > 0) throw new ConfigError(source, weightsProblems);
+  const crossFieldProblems = [...modelOptionProblems(config as JobConfig), ...imagenetConfigProblems(config as JobConfig)];
+  if (crossFieldProblems.length > 0) throw new ConfigError(source, crossFieldProblems);
   return config as JobConfig;
 }
 

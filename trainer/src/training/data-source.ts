@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { ConfigError } from '../config/errors';
 import type { JobConfig } from '../config/job-config';
 import {
   ImageDecoder,
@@ -88,6 +89,17 @@ export async function resolveImageRoot(dataDir: string, images: string, cacheDir
   );
 }
 
+/** Throws a ConfigError on batch_size when a triplet file has fewer triplets than one batch. */
+function assertOneBatch(config: JobConfig, dataDir: string, files: Array<[string, number]>): void {
+  const problems = files
+    .filter(([, triplets]) => triplets < config.batch_size)
+    .map(([file, triplets]) => ({
+      path: 'batch_size',
+      message: `got ${config.batch_size}, more than the ${triplets} triplets of ${file}, so an epoch would have no step; lower batch_size to at most ${triplets} or add triplets`,
+    }));
+  if (problems.length > 0) throw new ConfigError(`with the data in ${dataDir}`, problems);
+}
+
 /** Training and validation batches of a job config, read from a local data dir. */
 export async function openTripletData(args: DataSourceArgs): Promise<TripletData & { close(): Promise<void> }> {
   const { config, dataDir } = args;
@@ -96,6 +108,11 @@ export async function openTripletData(args: DataSourceArgs): Promise<TripletData
   const images = new ImageDecoder({ size: config.input_size });
 
   const trainTriplets = await readTriplets(path.resolve(dataDir, config.train_csv), imageRoot);
+  const validationTriplets = await readTriplets(path.resolve(dataDir, config.val_csv), imageRoot);
+  assertOneBatch(config, dataDir, [
+    [config.train_csv, trainTriplets.length],
+    [config.val_csv, validationTriplets.length],
+  ]);
   const train = new TripletBatcher({
     triplets: trainTriplets,
     classes: miningClasses(config, trainTriplets, imageRoot),
@@ -108,7 +125,7 @@ export async function openTripletData(args: DataSourceArgs): Promise<TripletData
     onSkip: args.onSkip,
   });
   const validation = new TripletBatcher({
-    triplets: await readTriplets(path.resolve(dataDir, config.val_csv), imageRoot),
+    triplets: validationTriplets,
     batchSize: config.batch_size,
     images,
     seed: config.seed,

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { JobConfig } from '../config/job-config';
 import { batchClasses, getLoss, mineTriplets, tripletAccuracy, type TripletLoss } from '../losses';
 import { countParameters } from '../models/count-parameters';
-import type { ModelBuildArgs } from '../models/types';
 import type { ObjectStore } from '../storage/object-store';
 import {
   listCheckpoints,
@@ -61,18 +60,7 @@ export function modelKey(config: JobConfig): string {
   return `${config.model_id}@${config.input_size}px/width=${config.width_multiplier}/head=${config.head_units}`;
 }
 
-/**
- * Returns the model builder's options for a config. MobileNet's options are
- * passed only where they differ from the defaults, because other models reject them.
- */
-export function modelBuildArgs(config: JobConfig): ModelBuildArgs {
-  const args: ModelBuildArgs = { inputSize: config.input_size };
-  if (config.width_multiplier !== 1) args.width = config.width_multiplier;
-  if (config.head_units !== 1024) args.headUnits = config.head_units;
-  if (config.head_dropout !== 0.5) args.headDropout = config.head_dropout;
-  if (config.batch_norm_momentum !== 0.99) args.batchNormMomentum = config.batch_norm_momentum;
-  return args;
-}
+export { modelBuildArgs } from '../config/model-options';
 
 export class ResumeMismatchError extends Error {
   constructor(message: string) {
@@ -256,6 +244,12 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     await writeHistory(jobDir, history);
     observer.onEpochEnd(record);
     await checkpoint(validation.loss);
+    // A stop requested during the epoch's last step or its validation ends
+    // the run here: the epoch's checkpoint is already written.
+    if (args.signal?.aborted && state.globalStep < totalSteps) {
+      status = 'interrupted';
+      break;
+    }
   }
 
   if (status === 'completed') await saveLayersModel(model, jobDir, FINAL_MODEL_PREFIX);

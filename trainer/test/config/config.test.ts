@@ -85,6 +85,19 @@ describe('validateConfig', () => {
   test('rejects a non-mapping document', () => {
     expect(() => validateConfig([1, 2], 'list.yaml')).toThrow(ConfigError);
   });
+
+  test.each([
+    ['head_units', { head_units: 64 }, /got 64, which model_id mildnet_vgg16 does not accept; only mildnet_mobilenet takes it/],
+    ['batch_norm_momentum', { batch_norm_momentum: 0.9 }, /got 0.9, which model_id mildnet_vgg16 does not accept; only mildnet_mobilenet has BatchNormalization/],
+    ['width_multiplier', { width_multiplier: 0.5 }, /got 0.5, which model_id mildnet_vgg16 does not accept; only mildnet_mobilenet takes a width multiplier/],
+    ['width_multiplier', { model_id: 'mildnet_mobilenet', width_multiplier: 0.01 }, /got 0.01, .*expected a number of at least 1\/32/],
+    ['input_size', { model_id: 'visnet_lrn2d_model', input_size: 32 }, /got 32, .*expected an integer of at least 64/],
+  ])('rejects a model option the model does not take: %s', (field, fields, message) => {
+    const problems = problemsOf({ ...VALID, ...fields });
+    expect(problems).toHaveLength(1);
+    expect(problems[0].path).toBe(field);
+    expect(problems[0].message).toMatch(message);
+  });
 });
 
 describe('loadConfigFile', () => {

@@ -107,6 +107,22 @@ describeWithData('train', () => {
     expect(second.history.map((r) => r.epoch)).toEqual([1, 2]);
   });
 
+  test('stops at the epoch end when stopped during validation', async () => {
+    const jobDir = path.join(root, 'stop-validation');
+    const abort = new AbortController();
+    const steps: number[] = [];
+    const stopInValidation: TrainingObserver = {
+      onStep: (event) => steps.push(event.globalStep),
+      onValidationStart: () => abort.abort(),
+    };
+    const result = await run(jobDir, smallConfig({ epochs: 2 }), { signal: abort.signal, observers: [stopInValidation] });
+    expect(result.status).toBe('interrupted');
+    expect(result.state).toMatchObject({ epoch: 1, stepInEpoch: 0, globalStep: 24 });
+    expect(Math.max(...steps)).toBe(24);
+    const saved = await listCheckpoints(new LocalObjectStore(jobDir));
+    expect(saved.map((c) => c.manifest.state.globalStep)).toEqual([24]);
+  });
+
   test('a run stopped and resumed ends with the weights of a run never stopped', async () => {
     // Head dropout on, so the check covers the dropout masks as well as the
     // initial weights, the data order and the optimizer state.
