@@ -31,6 +31,13 @@ describe('mildnet train', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test('exits 2 on a missing .cnf file', async () => {
+    const run = start(['config', 'import', 'no-such-experiment.cnf']);
+    expect(await run.exit).toBe(2);
+    expect(run.output()).toMatch(/The config file no-such-experiment.cnf was not found; pass the path of an original .cnf file/);
+    expect(run.output()).not.toMatch(/\n\s+at /);
+  });
+
   test('exits 2 on an unknown option', async () => {
     const run = start(['train', '--confg', 'x.yaml']);
     expect(await run.exit).toBe(2);

@@ -63,6 +63,9 @@ async function configCommand(argv: string[]): Promise<number> {
     return ExitCode.OK;
   }
   if (sub === 'import') {
+    if (!fs.existsSync(target)) {
+      throw new UsageError(`The config file ${target} was not found; pass the path of an original .cnf file`);
+    }
     const { yaml } = importCnf(fs.readFileSync(target, 'utf8'), target);
     if (values.out) fs.writeFileSync(values.out, yaml);
     else process.stdout.write(yaml);
