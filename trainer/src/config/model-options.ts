@@ -40,8 +40,7 @@ export function modelOptionProblems(config: JobConfig): ConfigProblem[] {
   } catch (error) {
     if (!(error instanceof BuildArgError)) throw error;
     const field = CONFIG_FIELDS[error.option];
-    // The builder's message reads `Model "id": option value is …; what to do`.
-    const advice = error.message.slice(error.message.indexOf(';') + 1).trim();
-    return [{ path: field, message: `got ${String(config[field])}, which model_id ${config.model_id} does not accept; ${advice}` }];
+    const message = `got ${String(config[field])}, which model_id ${config.model_id} does not accept; ${error.fix}`;
+    return [{ path: field, message }];
   }
 }

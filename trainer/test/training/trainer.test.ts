@@ -123,7 +123,7 @@ describeWithData('train', () => {
     expect(saved.map((c) => c.manifest.state.globalStep)).toEqual([24]);
   });
 
-  test('a run stopped and resumed ends with the weights of a run never stopped', async () => {
+  test('resumed run equals uninterrupted run', async () => {
     // Head dropout on, so the check covers the dropout masks as well as the
     // initial weights, the data order and the optimizer state.
     const config = smallConfig({ epochs: 1, head_dropout: 0.5 });
