@@ -10,27 +10,7 @@ import {
   resolveConfig,
   validateConfig,
 } from '../../src/config';
-
-const VALID = {
-  model_id: 'mildnet_vgg16',
-  loss: 'hinge_loss',
-  optimizer: 'mo',
-  lr: 0.001,
-  epochs: 20,
-  batch_size: 16,
-  train_csv: 'train.csv',
-  val_csv: 'val.csv',
-};
-
-function problemsOf(raw: unknown): Array<{ path: string; message: string }> {
-  try {
-    validateConfig(raw, 'test.yaml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { problemsOf, VALID } from './support';
 
 describe('validateConfig', () => {
   test('fills in the defaults', () => {

@@ -1,25 +1,5 @@
-import { ConfigError, resolveConfig, validateConfig } from '../../src/config';
-
-const VALID = {
-  model_id: 'mildnet_vgg16',
-  loss: 'hinge_loss',
-  optimizer: 'mo',
-  lr: 0.001,
-  epochs: 20,
-  batch_size: 16,
-  train_csv: 'train.csv',
-  val_csv: 'val.csv',
-};
-
-function problemsOf(validate: () => unknown): Array<{ path: string; message: string }> {
-  try {
-    validate();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { resolveConfig, validateConfig } from '../../src/config';
+import { problemsOf, thrownProblems, VALID } from './support';
 
 describe('weights field', () => {
   test('is absent by default', () => {
@@ -42,19 +22,19 @@ describe('weights field', () => {
   });
 
   test('rejects an empty string', () => {
-    const problems = problemsOf(() => validateConfig({ ...VALID, weights: '' }, 'test.yaml'));
+    const problems = problemsOf({ ...VALID, weights: '' });
     expect(problems).toHaveLength(1);
     expect(problems[0].path).toBe('weights');
     expect(problems[0].message).toMatch(/^got ""; /);
   });
 
   test('rejects a non-string', () => {
-    const problems = problemsOf(() => validateConfig({ ...VALID, weights: true }, 'test.yaml'));
+    const problems = problemsOf({ ...VALID, weights: true });
     expect(problems).toEqual([{ path: 'weights', message: 'got true; expected a string' }]);
   });
 
   test('rejects imagenet for alexnet', () => {
-    const problems = problemsOf(() => validateConfig({ ...VALID, model_id: 'alexnet', weights: 'imagenet' }, 'test.yaml'));
+    const problems = problemsOf({ ...VALID, model_id: 'alexnet', weights: 'imagenet' });
     expect(problems).toHaveLength(1);
     expect(problems[0].path).toBe('weights');
     expect(problems[0].message).toContain('"imagenet" is not available for model_id alexnet, which has no Keras applications base');
@@ -62,9 +42,7 @@ describe('weights field', () => {
   });
 
   test('rejects imagenet at an unpublished MobileNet width', () => {
-    const problems = problemsOf(() =>
-      validateConfig({ ...VALID, model_id: 'mildnet_mobilenet', width_multiplier: 0.3, weights: 'imagenet' }, 'test.yaml'),
-    );
+    const problems = problemsOf({ ...VALID, model_id: 'mildnet_mobilenet', width_multiplier: 0.3, weights: 'imagenet' });
     expect(problems).toEqual([
       {
         path: 'width_multiplier',
@@ -74,7 +52,7 @@ describe('weights field', () => {
   });
 
   test('checks an override of a preset', () => {
-    const problems = problemsOf(() => resolveConfig('alexnet', { overrides: ['weights=imagenet'] }));
+    const problems = thrownProblems(() => resolveConfig('alexnet', { overrides: ['weights=imagenet'] }));
     expect(problems.map((problem) => problem.path)).toEqual(['weights']);
     expect(resolveConfig('mildnet', { overrides: ['weights=imagenet'] }).weights).toBe('imagenet');
   });
