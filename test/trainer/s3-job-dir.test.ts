@@ -65,8 +65,8 @@ describeWithData('mildnet train with an s3:// job dir', () => {
   });
 
   // Quick-start model with head dropout on, so that the comparison covers the
-  // dropout masks; 30 steps per epoch, checkpoints at steps 4 and 8, the
-  // run ends at step 12.
+  // dropout masks. An epoch has 30 steps, checkpoints come at steps 4 and 8,
+  // and the run ends at step 12.
   const trainArgs = (jobDir: string): string[] => [
     'train',
     '--config',
@@ -110,7 +110,7 @@ describeWithData('mildnet train with an s3:// job dir', () => {
     const interrupted = start(trainArgs(`s3://${BUCKET}/interrupted`), { ...server.env(), AWS_ENDPOINT_URL_S3: proxy.endpoint });
     const stalled = await Promise.race([
       proxy.held,
-      interrupted.exit.then((code) => Promise.reject(new Error(`the trainer exited (${code}) before the upload:\n${interrupted.output()}`))),
+      interrupted.exit.then((code) => Promise.reject(new Error(`The trainer exited (${code}) before the upload:\n${interrupted.output()}`))),
     ]);
     expect(stalled).toContain('step-000000008');
     interrupted.child.kill('SIGKILL');
@@ -132,7 +132,7 @@ describeWithData('mildnet train with an s3:// job dir', () => {
     expect(resumedWeights.length).toBe(straightWeights.length);
     expect(resumedWeights.equals(straightWeights)).toBe(true);
     expect(await objectKeys('interrupted/final/')).toEqual(['interrupted/final/model.json', 'interrupted/final/weights.bin']);
-    // Retention in S3: keep_last 2 keeps steps 8 and 12; step 12 is also the only validated, so best, checkpoint.
+    // Retention in S3: keep_last 2 keeps steps 8 and 12. Step 12 is also the best one, as the only validated checkpoint.
     const manifests = (await objectKeys('interrupted/checkpoints/')).filter((key) => key.endsWith('/manifest.json'));
     expect(manifests).toEqual(['interrupted/checkpoints/step-000000008/manifest.json', 'interrupted/checkpoints/step-000000012/manifest.json']);
     expect(await objectKeys('interrupted/checkpoints/step-000000004/')).toEqual([]);

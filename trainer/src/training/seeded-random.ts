@@ -14,8 +14,8 @@ import type { ModelBuildArgs, ModelSpec } from '../models/types';
 
 /**
  * Runs fn with Math.random() drawing from a generator seeded by seedParts.
- * fn must be synchronous: an awaited callback would let other code draw
- * from the seeded generator and leave the run's draws depending on timing.
+ * fn must be synchronous, because while an asynchronous one waits, other code
+ * would draw from the seeded generator and the draws would depend on timing.
  */
 export function withSeededRandom<T>(seedParts: readonly number[], fn: () => T): T {
   const random = new Random(...seedParts);
@@ -24,7 +24,7 @@ export function withSeededRandom<T>(seedParts: readonly number[], fn: () => T): 
   try {
     const result = fn();
     if (result instanceof Promise) {
-      throw new TypeError('withSeededRandom needs a synchronous function; the seeded generator would leak into other tasks');
+      throw new TypeError('withSeededRandom needs a synchronous function, because other tasks would draw from the seeded generator while it waits');
     }
     return result;
   } finally {
