@@ -10,50 +10,21 @@
 # Environment:
 #   MILDNET_CACHE_DIR   cache root (default: $HOME/.cache/mildnet)
 #   PROMTOOL_VERSION    Go module version of github.com/prometheus/prometheus
-#                       (default below; module v0.316.0 is Prometheus 3.16.0)
+#                       (default below). Module v0.316.0 is Prometheus 3.16.0.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-tool.sh"
 
-PROMTOOL_VERSION="${PROMTOOL_VERSION:-v0.316.0}"
-CACHE_ROOT="${MILDNET_CACHE_DIR:-$HOME/.cache/mildnet}"
-INSTALL_DIR="$CACHE_ROOT/promtool/$PROMTOOL_VERSION"
-BINARY="$INSTALL_DIR/promtool"
+GO_TOOL_NAME=promtool
+GO_TOOL_VERSION="${PROMTOOL_VERSION:-v0.316.0}"
+GO_TOOL_PACKAGE=github.com/prometheus/prometheus/cmd/promtool
+GO_TOOL_MIN_GO=1.25
+GO_TOOL_CHECK_ARGS=(--version)
+GO_TOOL_BUILD_TIME="an estimated 20 CPU-minutes when the Go caches are empty, so 10 minutes or more on 2 cores"
 
-log() { echo "setup-promtool: $*" >&2; }
-
-case "${1:-}" in
-  "") ;;
-  --print-path) echo "$BINARY"; exit 0 ;;
-  *) log "unknown argument '$1' (expected --print-path or nothing)"; exit 2 ;;
-esac
-
-if [[ -x "$BINARY" ]] && "$BINARY" --version >/dev/null 2>&1; then
-  log "promtool $PROMTOOL_VERSION is already built at $BINARY"
-  echo "$BINARY"
-  exit 0
-fi
-
-if ! command -v go >/dev/null 2>&1; then
-  log "go is not on PATH; install Go 1.25 or newer (promtool $PROMTOOL_VERSION needs it)"
-  exit 1
-fi
-
-mkdir -p "$INSTALL_DIR"
-# Build into a private directory and rename, so that an interrupted build
-# never leaves a half-written binary where the tests look for it.
-BUILD_DIR="$(mktemp -d "$INSTALL_DIR/.build.XXXXXX")"
-trap 'rm -rf "$BUILD_DIR"' EXIT
-
-log "building github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION (about 20 CPU-minutes when the Go caches are empty, so 10 minutes or more on 2 cores)"
-started=$SECONDS
 # Prometheus 3.y.z is tagged v0.3yy.z as a Go module. The -ldflags stamp
 # the release number, as the release build does, for promtool --version.
-module_minor="${PROMTOOL_VERSION#v0.}"
+module_minor="${GO_TOOL_VERSION#v0.}"
 release="$((10#${module_minor:0:1})).$((10#${module_minor:1:2})).${module_minor#*.}"
-CGO_ENABLED=0 GOBIN="$BUILD_DIR" GOFLAGS="${GOFLAGS:-} -mod=mod -buildvcs=false" \
-  go install -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$release" \
-  "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
+GO_TOOL_LDFLAGS="-X github.com/prometheus/common/version.Version=$release"
 
-mv -f "$BUILD_DIR/promtool" "$BINARY"
-"$BINARY" --version >&2
-log "promtool $PROMTOOL_VERSION built at $BINARY in $((SECONDS - started)) s"
-echo "$BINARY"
+go_tool_setup "$@"
