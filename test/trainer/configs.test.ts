@@ -22,10 +22,9 @@ import { listCheckpoints } from '../../trainer/src/training/checkpoint';
 import { openTripletData } from '../../trainer/src/training/data-source';
 import { buildSeededModel } from '../../trainer/src/training/seeded-random';
 import { modelBuildArgs, modelKey, train } from '../../trainer/src/training/trainer';
+import { MILDNET_CLI, REPO_ROOT } from '../support/cli';
 
-const REPO = path.resolve(__dirname, '..', '..');
-const JOB_CONFIGS = path.join(REPO, 'job_configs');
-const MILDNET = path.join(REPO, 'trainer', 'bin', 'mildnet.js');
+const JOB_CONFIGS = path.join(REPO_ROOT, 'job_configs');
 
 /** The original project had 25 experiment configs; fewer found means the listing broke. */
 const ORIGINAL_CONFIG_COUNT = 25;
@@ -89,8 +88,8 @@ function overridesFor(inputSize: number): Record<string, string | number> {
 
 /** Runs `mildnet models --input-size N --json` and returns the embedding size it reports for each model id. */
 async function reportedEmbeddingSizes(inputSize: number): Promise<Map<string, number>> {
-  const { stdout } = await promisify(execFile)(process.execPath, [MILDNET, 'models', '--input-size', String(inputSize), '--json'], {
-    cwd: REPO,
+  const { stdout } = await promisify(execFile)(process.execPath, [MILDNET_CLI, 'models', '--input-size', String(inputSize), '--json'], {
+    cwd: REPO_ROOT,
     maxBuffer: 1024 * 1024,
   });
   const rows = JSON.parse(stdout) as Array<{ id: string; embeddingSize?: number }>;

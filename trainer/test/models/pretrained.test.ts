@@ -5,7 +5,6 @@
  * fails with a message that names the layer and the fix. The train command
  * loads the weights on a fresh start only.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,14 +19,13 @@ import { defaultWeightsDir, fetchWeightsFile, locateWeights, WEIGHTS_DIR_ENV } f
 import { DatasetCache, openStore, type CacheEvent } from '../../src/storage';
 import { startS3Server, type S3TestServer } from '../../../test/s3/server';
 import { describeWithS3 } from '../../../test/s3/support';
+import { startCli } from '../../../test/support/cli';
 import { patternPixels, writeImage } from '../data/fixtures';
 
 jest.setTimeout(120_000);
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'weights');
 const MOBILENET_FILE = path.join(FIXTURES, 'mobilenet_2_5_128_tf_no_top.h5');
-const REPO = path.resolve(__dirname, '..', '..', '..');
-const MILDNET = path.join(REPO, 'trainer', 'bin', 'mildnet.js');
 
 interface KerasReference {
   output_layer: string;
@@ -495,15 +493,8 @@ describe('mildnet train with weights', () => {
 
   async function train(jobDir: string, weightsDir: string, maxSteps: number): Promise<{ code: number | null; output: string }> {
     const args = ['train', '--config', config, '--data', data, '--job-dir', jobDir, '--max-steps', String(maxSteps), '--cache-dir', path.join(root, 'cache')];
-    const child = spawn(process.execPath, [MILDNET, ...args], {
-      cwd: REPO,
-      env: { ...process.env, CI: '1', [WEIGHTS_DIR_ENV]: weightsDir, MILDNET_BACKEND: 'wasm' },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    return { code, output };
+    const run = startCli(args, { [WEIGHTS_DIR_ENV]: weightsDir, MILDNET_BACKEND: 'wasm' });
+    return { code: await run.exit, output: run.output() };
   }
 
   function logRecords(output: string): Array<Record<string, unknown>> {
