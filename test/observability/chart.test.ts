@@ -8,11 +8,9 @@ import { parseAllDocuments } from 'yaml';
 import { MILDNETJOB_LABEL } from '../../operator/src/api/constants';
 import { childLabels } from '../../operator/src/render/names';
 import { SCRAPE_JOBS } from './metric-catalogue';
-import { CHART_DIR, DASHBOARD_FILE, readRuleGroups, thresholdMarkers, type RuleGroup } from './rules';
+import { allAlertRules, CHART_DIR, DASHBOARD_FILE, KUBE_VERSION, readRuleGroups, thresholdMarkers, type AlertRule, type RuleGroup } from './rules';
 import { describeWithTool, HELM, runTool } from './tools';
 
-// The chart's kubeVersion is >=1.30; helm's built-in default is older.
-const KUBE_VERSION = '1.33.0';
 const ALL_MONITORING = ['prometheusRule.enabled=true', 'metrics.serviceMonitor.enabled=true', 'metrics.trainerServiceMonitor.enabled=true'];
 
 interface RenderedObject {
@@ -45,6 +43,11 @@ describeWithTool(HELM, 'mildnet-operator chart monitoring', (helm) => {
 
   function find(objects: RenderedObject[], kind: string, name?: string): RenderedObject[] {
     return objects.filter((object) => object.kind === kind && (name === undefined || object.metadata.name === name));
+  }
+
+  function renderedAlertRules(objects: RenderedObject[]): AlertRule[] {
+    const [rule] = find(objects, 'PrometheusRule');
+    return allAlertRules((rule.spec as { groups: RuleGroup[] }).groups);
   }
 
   it('passes helm lint with defaults', () => {
@@ -103,8 +106,8 @@ describeWithTool(HELM, 'mildnet-operator chart monitoring', (helm) => {
     const { objects } = template([...ALL_MONITORING, 'prometheusRule.labels.release=kube-prometheus', 'prometheusRule.ruleLabels.team=ml', 'prometheusRule.ruleLabels.severity=page']);
     const [rule] = find(objects, 'PrometheusRule');
     expect(rule.metadata.labels?.release).toBe('kube-prometheus');
-    const rendered = (rule.spec as { groups: RuleGroup[] }).groups.flatMap((group) => group.rules);
-    const original = readRuleGroups().flatMap((group) => group.rules);
+    const rendered = renderedAlertRules(objects);
+    const original = allAlertRules(readRuleGroups());
     expect(rendered.map((alert) => alert.labels?.team)).toEqual(original.map(() => 'ml'));
     // A label that the rule sets itself wins over ruleLabels.
     expect(rendered.map((alert) => alert.labels?.severity)).toEqual(original.map((alert) => alert.labels?.severity));
@@ -112,7 +115,7 @@ describeWithTool(HELM, 'mildnet-operator chart monitoring', (helm) => {
 
   it('adds runbook links when runbookBaseUrl is set', () => {
     const { objects } = template([...ALL_MONITORING, 'prometheusRule.runbookBaseUrl=https://git.example.com/mildnet/docs/alerts.md']);
-    const rendered = (find(objects, 'PrometheusRule')[0].spec as { groups: RuleGroup[] }).groups.flatMap((group) => group.rules);
+    const rendered = renderedAlertRules(objects);
     expect(rendered.find((alert) => alert.alert === 'MildnetTrainingStalled')?.annotations?.runbook_url).toBe('https://git.example.com/mildnet/docs/alerts.md#mildnettrainingstalled');
     expect(rendered.every((alert) => alert.annotations?.runbook_url?.endsWith(`#${alert.alert.toLowerCase()}`))).toBe(true);
   });
@@ -121,8 +124,8 @@ describeWithTool(HELM, 'mildnet-operator chart monitoring', (helm) => {
     const { status, objects, stderr } = template([...ALL_MONITORING, 'prometheusRule.thresholds.stallSeconds=3600', 'prometheusRule.thresholds.valLossRiseRatio=2.25', 'prometheusRule.thresholds.tensorGrowthPer30Minutes=50']);
     expect(stderr).toBe('');
     expect(status).toBe(0);
-    const rendered = new Map((find(objects, 'PrometheusRule')[0].spec as { groups: RuleGroup[] }).groups.flatMap((group) => group.rules).map((rule) => [rule.alert, rule.expr]));
-    const original = readRuleGroups().flatMap((group) => group.rules);
+    const rendered = new Map(renderedAlertRules(objects).map((rule) => [rule.alert, rule.expr]));
+    const original = allAlertRules(readRuleGroups());
     const changed = new Map([
       ['stallSeconds', '3600'],
       ['valLossRiseRatio', '2.25'],
@@ -158,10 +161,10 @@ describeWithTool(HELM, 'mildnet-operator chart monitoring', (helm) => {
 
   it('leaves out disabled alerts and rejects unknown ones', () => {
     const { objects } = template([...ALL_MONITORING, 'prometheusRule.disabledAlerts={MildnetValidationLossRising,MildnetTensorLeak}']);
-    const names = (find(objects, 'PrometheusRule')[0].spec as { groups: RuleGroup[] }).groups.flatMap((group) => group.rules).map((rule) => rule.alert);
+    const names = renderedAlertRules(objects).map((rule) => rule.alert);
     expect(names).not.toContain('MildnetValidationLossRising');
     expect(names).not.toContain('MildnetTensorLeak');
-    expect(names).toHaveLength(readRuleGroups().flatMap((group) => group.rules).length - 2);
+    expect(names).toHaveLength(allAlertRules(readRuleGroups()).length - 2);
 
     const unknown = template([...ALL_MONITORING, 'prometheusRule.disabledAlerts={MildnetTrainingStaled}']);
     expect(unknown.status).not.toBe(0);

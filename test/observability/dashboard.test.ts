@@ -1,18 +1,15 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 
 import {
   buildSeriesCatalogue,
-  checkGroupingLabels,
-  checkHistogramQuantileArguments,
+  checkExpression,
   checkSelector,
   loadMetricDefinitions,
   type MetricDefinition,
   type SeriesDefinition,
 } from './metric-catalogue';
-import { aggregationsDroppingLe, substituteGrafanaVariables, summarizeExpression } from './promql';
-
-const DASHBOARD_FILE = path.join(__dirname, '../../charts/mildnet-operator/dashboards/mildnet.json');
+import { substituteGrafanaVariables, summarizeExpression } from './promql';
+import { DASHBOARD_FILE } from './rules';
 
 /**
  * Default Node.js metrics (prom-client's collectDefaultMetrics) that no panel
@@ -103,6 +100,18 @@ function queriesOf(dashboard: Dashboard): Query[] {
   return queries;
 }
 
+/** Lists the metrics that some dashboard query selects. */
+function shownMetrics(dashboard: Dashboard, catalogue: ReadonlyMap<string, SeriesDefinition>): Set<string> {
+  const shown = new Set<string>();
+  for (const query of queriesOf(dashboard)) {
+    for (const selector of summarizeExpression(substituteGrafanaVariables(query.expr)).selectors) {
+      const metric = catalogue.get(selector.metric)?.metric;
+      if (metric) shown.add(metric.name);
+    }
+  }
+  return shown;
+}
+
 /** Splits Grafana's `label_values(selector, label)` variable query. */
 function parseLabelValuesQuery(query: string): { selector: string; label: string } | undefined {
   const match = /^label_values\((.+),\s*([A-Za-z_][A-Za-z0-9_]*)\)$/.exec(query.trim());
@@ -190,11 +199,7 @@ describe('dashboard queries against the metric definitions', () => {
     const problems: string[] = [];
     for (const query of queriesOf(dashboard)) {
       const expr = substituteGrafanaVariables(query.expr);
-      const summary = summarizeExpression(expr);
-      for (const selector of summary.selectors) problems.push(...checkSelector(selector, catalogue).map((problem) => `${query.where}: ${problem}`));
-      problems.push(...checkHistogramQuantileArguments(summary.selectors, catalogue).map((problem) => `${query.where}: ${problem}`));
-      problems.push(...checkGroupingLabels(expr, summary.selectors, summary.groupings, catalogue).map((problem) => `${query.where}: ${problem}`));
-      problems.push(...aggregationsDroppingLe(expr).map((aggregation) => `${query.where}: ${aggregation} drops the le label inside histogram_quantile()`));
+      problems.push(...checkExpression(expr, catalogue).map((problem) => `${query.where}: ${problem}`));
     }
     expect(problems).toEqual([]);
   });
@@ -219,13 +224,7 @@ describe('dashboard queries against the metric definitions', () => {
   });
 
   it('show every defined metric or give a reason', () => {
-    const shown = new Set<string>();
-    for (const query of queriesOf(dashboard)) {
-      for (const selector of summarizeExpression(substituteGrafanaVariables(query.expr)).selectors) {
-        const metric = catalogue.get(selector.metric)?.metric;
-        if (metric) shown.add(metric.name);
-      }
-    }
+    const shown = shownMetrics(dashboard, catalogue);
     const notShown = metricsNotShown(definitions);
     const missing = definitions.map((metric) => metric.name).filter((name) => !shown.has(name) && !notShown.has(name));
     expect(missing).toEqual([]);
@@ -233,13 +232,7 @@ describe('dashboard queries against the metric definitions', () => {
 
   it('keeps the list of hidden metrics current', () => {
     const defined = new Set(definitions.map((metric) => metric.name));
-    const shown = new Set<string>();
-    for (const query of queriesOf(dashboard)) {
-      for (const selector of summarizeExpression(substituteGrafanaVariables(query.expr)).selectors) {
-        const metric = catalogue.get(selector.metric)?.metric;
-        if (metric) shown.add(metric.name);
-      }
-    }
+    const shown = shownMetrics(dashboard, catalogue);
     const notShown = [...metricsNotShown(definitions).keys()];
     expect(notShown.filter((name) => !defined.has(name))).toEqual([]);
     expect(notShown.filter((name) => shown.has(name))).toEqual([]);
@@ -264,14 +257,7 @@ describe('dashboard checks', () => {
   ];
 
   it.each(rejected)('rejects %s', (_name, expr, message) => {
-    const summary = summarizeExpression(expr);
-    const problems = [
-      ...summary.selectors.flatMap((selector) => checkSelector(selector, catalogue)),
-      ...checkHistogramQuantileArguments(summary.selectors, catalogue),
-      ...checkGroupingLabels(expr, summary.selectors, summary.groupings, catalogue),
-      ...aggregationsDroppingLe(expr).map((aggregation) => `${aggregation} drops the le label`),
-    ];
-    expect(problems.join('\n')).toMatch(message);
+    expect(checkExpression(expr, catalogue).join('\n')).toMatch(message);
   });
 
   it('rejects a query that does not parse', () => {

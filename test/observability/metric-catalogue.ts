@@ -8,7 +8,7 @@ import type { MetricObject, Registry } from 'prom-client';
 
 import { createMetrics } from '../../operator/src/metrics';
 import { createTrainerMetrics } from '../../trainer/src/metrics/definitions';
-import type { LabelMatcher, SelectorUse } from './promql';
+import { aggregationsDroppingLe, summarizeExpression, type GroupingUse, type LabelMatcher, type SelectorUse } from './promql';
 
 export type Exporter = 'trainer' | 'operator';
 
@@ -161,7 +161,7 @@ export function checkHistogramQuantileArguments(selectors: readonly SelectorUse[
 export function checkGroupingLabels(
   expr: string,
   selectors: readonly SelectorUse[],
-  groupings: readonly { clause: string; labels: string[]; text: string }[],
+  groupings: readonly GroupingUse[],
   catalogue: ReadonlyMap<string, SeriesDefinition>,
 ): string[] {
   // An unknown metric is reported by checkSelector; its labels are unknown too.
@@ -175,4 +175,18 @@ export function checkGroupingLabels(
     }
   }
   return problems;
+}
+
+/**
+ * Runs every check of this file on one expression and returns the problems.
+ * Syntax errors are left to summarizeExpression().errors.
+ */
+export function checkExpression(expr: string, catalogue: ReadonlyMap<string, SeriesDefinition>): string[] {
+  const summary = summarizeExpression(expr);
+  return [
+    ...summary.selectors.flatMap((selector) => checkSelector(selector, catalogue)),
+    ...checkHistogramQuantileArguments(summary.selectors, catalogue),
+    ...checkGroupingLabels(expr, summary.selectors, summary.groupings, catalogue),
+    ...aggregationsDroppingLe(expr).map((aggregation) => `${aggregation} drops the le label inside histogram_quantile()`),
+  ];
 }

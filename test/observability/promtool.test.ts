@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { parseAllDocuments, stringify } from 'yaml';
 
-import { allAlertRules, CHART_DIR, readRuleGroups, RULE_TESTS_FILE, RULES_FILE, type RuleGroup } from './rules';
+import { allAlertRules, CHART_DIR, KUBE_VERSION, readRuleGroups, RULE_TESTS_FILE, RULES_FILE, type RuleGroup } from './rules';
 import { describeWithTool, HELM, PROMTOOL, runTool } from './tools';
 
 let scratch: string;
@@ -64,7 +64,7 @@ describeWithTool(PROMTOOL, 'alert rules with promtool', (promtool) => {
         'prometheusRule.thresholds.workQueueLatencySeconds=45',
         'prometheusRule.ruleLabels.team=ml',
       ];
-      const rendered = runTool(helm, ['template', 'mildnet', CHART_DIR, '--kube-version', '1.33.0', '--show-only', 'templates/monitoring/prometheusrule.yaml', ...sets.flatMap((set) => ['--set', set])]);
+      const rendered = runTool(helm, ['template', 'mildnet', CHART_DIR, '--kube-version', KUBE_VERSION, '--show-only', 'templates/monitoring/prometheusrule.yaml', ...sets.flatMap((set) => ['--set', set])]);
       expect(rendered.stderr).toBe('');
       const [rule] = parseAllDocuments(rendered.stdout).map((document) => document.toJS() as { spec: { groups: RuleGroup[] } });
       const file = path.join(scratch, 'rendered.rules.yaml');

@@ -3,15 +3,8 @@ import path from 'node:path';
 
 import { parse } from 'yaml';
 
-import {
-  buildSeriesCatalogue,
-  checkGroupingLabels,
-  checkHistogramQuantileArguments,
-  checkSelector,
-  loadMetricDefinitions,
-  type SeriesDefinition,
-} from './metric-catalogue';
-import { aggregationsDroppingLe, summarizeExpression } from './promql';
+import { buildSeriesCatalogue, checkExpression, loadMetricDefinitions, type SeriesDefinition } from './metric-catalogue';
+import { summarizeExpression } from './promql';
 import { allAlertRules, readChartValues, readRuleGroups, RULE_TESTS_FILE, thresholdMarkers, type AlertRule } from './rules';
 import { REPO_ROOT } from './tools';
 
@@ -52,11 +45,7 @@ describe('alert rule file', () => {
   it('uses defined metrics and labels with the right function', () => {
     const problems: string[] = [];
     for (const rule of rules) {
-      const summary = summarizeExpression(rule.expr);
-      problems.push(...summary.selectors.flatMap((selector) => checkSelector(selector, catalogue)).map((problem) => `${rule.alert}: ${problem}`));
-      problems.push(...checkHistogramQuantileArguments(summary.selectors, catalogue).map((problem) => `${rule.alert}: ${problem}`));
-      problems.push(...checkGroupingLabels(rule.expr, summary.selectors, summary.groupings, catalogue).map((problem) => `${rule.alert}: ${problem}`));
-      problems.push(...aggregationsDroppingLe(rule.expr).map((aggregation) => `${rule.alert}: ${aggregation} drops the le label`));
+      problems.push(...checkExpression(rule.expr, catalogue).map((problem) => `${rule.alert}: ${problem}`));
     }
     expect(problems).toEqual([]);
   });
@@ -109,15 +98,17 @@ describe('alert runbook', () => {
 });
 
 describe('promtool unit test file', () => {
+  type AlertCheck = { alertname: string; exp_alerts?: unknown[] };
+  const tests = (parse(readFileSync(RULE_TESTS_FILE, 'utf8')) as { tests: { alert_rule_test?: AlertCheck[] }[] }).tests;
+  const checks = tests.flatMap((test) => test.alert_rule_test ?? []);
+
   it('makes every alert fire at least once', () => {
-    const tests = (parse(readFileSync(RULE_TESTS_FILE, 'utf8')) as { tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] }).tests;
-    const firing = new Set(tests.flatMap((test) => test.alert_rule_test ?? []).filter((check) => (check.exp_alerts ?? []).length > 0).map((check) => check.alertname));
+    const firing = new Set(checks.filter((check) => (check.exp_alerts ?? []).length > 0).map((check) => check.alertname));
     expect(rules.map((rule) => rule.alert).filter((alert) => !firing.has(alert))).toEqual([]);
   });
 
   it('checks every alert staying silent at least once', () => {
-    const tests = (parse(readFileSync(RULE_TESTS_FILE, 'utf8')) as { tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] }).tests;
-    const silent = new Set(tests.flatMap((test) => test.alert_rule_test ?? []).filter((check) => (check.exp_alerts ?? []).length === 0).map((check) => check.alertname));
+    const silent = new Set(checks.filter((check) => (check.exp_alerts ?? []).length === 0).map((check) => check.alertname));
     expect(rules.map((rule) => rule.alert).filter((alert) => !silent.has(alert))).toEqual([]);
   });
 });

@@ -11,6 +11,10 @@ export const RULES_FILE = path.join(CHART_DIR, 'rules/mildnet.rules.yaml');
 export const RULE_TESTS_FILE = path.join(__dirname, 'mildnet.rules.test.yaml');
 export const DASHBOARD_FILE = path.join(CHART_DIR, 'dashboards/mildnet.json');
 
+// The chart requires kubeVersion >=1.30, and helm v3.21 assumes Kubernetes
+// v1.20.0 unless --kube-version is given.
+export const KUBE_VERSION = '1.33.0';
+
 export interface AlertRule {
   alert: string;
   expr: string;
@@ -46,17 +50,17 @@ export interface ThresholdMarker {
  * `# prometheusRule.thresholds.KEY` comment.
  */
 const MARKED_LINE = /^(.*[^0-9A-Za-z_.])([0-9]+(?:\.[0-9]+)?)([^0-9\n]*#[ \t]*prometheusRule\.thresholds\.([A-Za-z0-9_]+)[ \t]*)$/;
-const ANY_MARKER = /#[ \t]*prometheusRule\.thresholds\./;
+const ANY_MARKER = /#[ \t]*prometheusRule\.thresholds\.([A-Za-z0-9_]*)/;
 
 /** Lists the threshold markers of every rule; a marker whose line has no number is returned with value NaN. */
 export function thresholdMarkers(rules: readonly AlertRule[]): ThresholdMarker[] {
   const markers: ThresholdMarker[] = [];
   for (const rule of rules) {
     for (const line of rule.expr.split('\n')) {
-      if (!ANY_MARKER.test(line)) continue;
+      const marker = ANY_MARKER.exec(line);
+      if (!marker) continue;
       const match = MARKED_LINE.exec(line);
-      const key = /prometheusRule\.thresholds\.([A-Za-z0-9_]+)/.exec(line)?.[1] ?? '';
-      markers.push({ alert: rule.alert, key, value: match ? Number(match[2]) : Number.NaN, line: line.trim() });
+      markers.push({ alert: rule.alert, key: marker[1], value: match ? Number(match[2]) : Number.NaN, line: line.trim() });
     }
   }
   return markers;
