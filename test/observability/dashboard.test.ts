@@ -59,7 +59,10 @@ function metricsNotShown(definitions: readonly MetricDefinition[]): Map<string, 
   }
   // Linux-only default metrics (open and max file descriptors) are missing elsewhere.
   const defined = new Set(definitions.map((metric) => metric.name));
-  if (process.platform !== 'linux') for (const name of notShown.keys()) if (!defined.has(name)) notShown.delete(name);
+  if (process.platform === 'linux') return notShown;
+  for (const name of notShown.keys()) {
+    if (!defined.has(name)) notShown.delete(name);
+  }
   return notShown;
 }
 

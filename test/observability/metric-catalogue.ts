@@ -167,7 +167,9 @@ export function checkGroupingLabels(
   // An unknown metric is reported by checkSelector; its labels are unknown too.
   if (selectors.some((selector) => !catalogue.has(selector.metric))) return [];
   const available = new Set<string>();
-  for (const selector of selectors) for (const label of catalogue.get(selector.metric)?.labelNames ?? []) available.add(label);
+  for (const selector of selectors) {
+    for (const label of catalogue.get(selector.metric)?.labelNames ?? []) available.add(label);
+  }
   const problems: string[] = [];
   for (const grouping of groupings) {
     for (const label of grouping.labels) {

@@ -123,8 +123,8 @@ export function summarizeExpression(expr: string): ExpressionSummary {
           const keyword = node.getChild('On') ? 'on' : 'ignoring';
           const groupings = node.getChildren('GroupingLabels');
           summary.groupings.push(readGrouping(expr, keyword, groupings[0] ?? null, node));
-          const side = node.getChild('GroupLeft') ? 'group_left' : node.getChild('GroupRight') ? 'group_right' : undefined;
-          if (side && groupings[1]) summary.groupings.push(readGrouping(expr, side, groupings[1], node));
+          if (groupings[1] && node.getChild('GroupLeft')) summary.groupings.push(readGrouping(expr, 'group_left', groupings[1], node));
+          if (groupings[1] && node.getChild('GroupRight')) summary.groupings.push(readGrouping(expr, 'group_right', groupings[1], node));
           break;
         }
       }
@@ -145,7 +145,9 @@ export function aggregationsDroppingLe(expr: string): string[] {
       if (node.name !== 'AggregateExpr' || !isInsideHistogramQuantile(expr, node)) return;
       const modifier = node.getChild('AggregateModifier');
       const labels = modifier?.getChild('GroupingLabels')?.getChildren('LabelName').map((label) => textOf(expr, label)) ?? [];
-      const keepsLe = modifier?.getChild('By') ? labels.includes('le') : modifier?.getChild('Without') ? !labels.includes('le') : false;
+      let keepsLe = false;
+      if (modifier?.getChild('By')) keepsLe = labels.includes('le');
+      if (modifier?.getChild('Without')) keepsLe = !labels.includes('le');
       if (!keepsLe) problems.push(textOf(expr, node));
     },
   });
