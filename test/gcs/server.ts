@@ -6,17 +6,11 @@
  * tests. Objects survive a restart; resumable upload sessions do not,
  * because the emulator keeps them in memory.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { findFreePort } from '../s3/server';
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const SETUP_SCRIPT = path.join(REPO_ROOT, 'scripts', 'setup-gcs.sh');
+import { findCachedBinary, startServerProcess } from '../support/server-process';
 
 export interface GcsServerOptions {
   /** Path of the fake-gcs-server binary. Default: findGcsServerBinary(). */
@@ -55,25 +49,13 @@ export interface GcsTestServer {
  * undefined when neither exists.
  */
 export function findGcsServerBinary(): string | undefined {
-  const fromEnv = process.env.MILDNET_GCS_SERVER_BIN;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    return existsSync(fromEnv) ? fromEnv : undefined;
-  }
-  const cacheRoot = process.env.MILDNET_CACHE_DIR || path.join(os.homedir(), '.cache', 'mildnet');
-  const candidate = path.join(cacheRoot, 'gcs', setupScriptVersion(), 'fake-gcs-server');
-  return existsSync(candidate) ? candidate : undefined;
-}
-
-/** Reads the default version from the setup script, so that the version is pinned in one place. */
-function setupScriptVersion(): string {
-  const script = readFileSync(SETUP_SCRIPT, 'utf8');
-  const match = /FAKE_GCS_SERVER_VERSION="\$\{FAKE_GCS_SERVER_VERSION:-([^}]+)\}"/.exec(script);
-  if (!match) {
-    throw new Error(
-      `${SETUP_SCRIPT} no longer sets FAKE_GCS_SERVER_VERSION="\${FAKE_GCS_SERVER_VERSION:-vX.Y.Z}"; update findGcsServerBinary`,
-    );
-  }
-  return process.env.FAKE_GCS_SERVER_VERSION || match[1];
+  return findCachedBinary({
+    binaryVariable: 'MILDNET_GCS_SERVER_BIN',
+    setupScript: 'setup-gcs.sh',
+    versionVariable: 'FAKE_GCS_SERVER_VERSION',
+    cacheFolder: 'gcs',
+    binaryName: 'fake-gcs-server',
+  });
 }
 
 export async function startGcsServer(options: GcsServerOptions = {}): Promise<GcsTestServer> {
@@ -84,65 +66,29 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'mildnet-gcs-')));
   await fs.mkdir(dataDir, { recursive: true });
-  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
-  const port = await findFreePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const logPath = path.join(os.tmpdir(), `mildnet-gcs-${port}.log`);
-
-  let child: ChildProcess | undefined;
-
-  const start = async (): Promise<void> => {
-    const log = await fs.open(logPath, 'a');
-    child = spawn(
-      binary,
-      [
-        '-scheme',
-        'http',
-        '-host',
-        '127.0.0.1',
-        '-port',
-        String(port),
-        '-backend',
-        'filesystem',
-        '-filesystem-root',
-        dataDir,
-        // Info level logs every request, which waitForLog relies on.
-        '-log-level',
-        'info',
-      ],
-      { stdio: ['ignore', log.fd, log.fd] },
-    );
-    await log.close();
-    const started = child;
-    const exited = new Promise<never>((_, reject) =>
-      started.once('exit', (code, signal) =>
-        reject(new Error(`fake-gcs-server exited during start-up (code ${code}, signal ${signal}); see ${logPath}`)),
-      ),
-    );
-    exited.catch(() => undefined);
-    await Promise.race([waitUntilHealthy(port, startTimeoutMs, logPath), exited]);
-  };
-
-  const end = async (signal: NodeJS.Signals): Promise<void> => {
-    const running = child;
-    child = undefined;
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) {
-      return;
-    }
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill(signal);
-    const forced = setTimeout(() => running.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(forced);
-  };
-
-  await start();
-  const killOnExit = (): void => {
-    child?.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-
-  const readLog = (): Promise<string> => fs.readFile(logPath, 'utf8').catch(() => '');
+  const server = await startServerProcess({
+    name: 'fake-gcs-server',
+    binary,
+    args: (port) => [
+      '-scheme',
+      'http',
+      '-host',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-backend',
+      'filesystem',
+      '-filesystem-root',
+      dataDir,
+      // Info level logs every request, which waitForLog relies on.
+      '-log-level',
+      'info',
+    ],
+    readyPath: '/_internal/healthcheck',
+    readyStatus: 200,
+    startTimeoutMs: options.startTimeoutMs ?? 15_000,
+  });
+  const endpoint = server.endpoint;
 
   return {
     endpoint,
@@ -160,54 +106,26 @@ export async function startGcsServer(options: GcsServerOptions = {}): Promise<Gc
     env(): Record<string, string> {
       return { STORAGE_EMULATOR_HOST: endpoint };
     },
-    log: readLog,
+    log: () => server.readLog(),
     async waitForLog(pattern: RegExp, timeoutMs: number): Promise<string> {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        const line = (await readLog()).split('\n').find((entry) => pattern.test(entry));
+        const line = (await server.readLog()).split('\n').find((entry) => pattern.test(entry));
         if (line !== undefined) {
           return line;
         }
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
-      throw new Error(`No line of ${logPath} matched ${pattern} within ${timeoutMs} ms`);
+      throw new Error(`No line of ${server.logPath} matched ${pattern} within ${timeoutMs} ms`);
     },
-    stop: () => end('SIGTERM'),
-    kill: () => end('SIGKILL'),
-    async restart(): Promise<void> {
-      await end('SIGTERM');
-      await start();
-    },
+    stop: () => server.stop(),
+    kill: () => server.kill(),
+    restart: () => server.restart(),
     async dispose(): Promise<void> {
-      await end('SIGTERM');
-      process.removeListener('exit', killOnExit);
+      await server.dispose();
       if (ownsDataDir) {
         await fs.rm(dataDir, { recursive: true, force: true });
       }
-      await fs.rm(logPath, { force: true });
     },
   };
-}
-
-/** Polls the emulator's health check until it answers 200. */
-async function waitUntilHealthy(port: number, timeoutMs: number, logPath: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await isHealthy(port)) {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`fake-gcs-server did not answer on 127.0.0.1:${port} within ${timeoutMs} ms; see ${logPath}`);
-}
-
-function isHealthy(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/_internal/healthcheck', timeout: 1_000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200);
-    });
-    request.once('timeout', () => request.destroy());
-    request.once('error', () => resolve(false));
-  });
 }
