@@ -3,8 +3,8 @@
 
 Every file is written by Keras itself, so it has exactly the layout of the
 files that Keras applications cache in ~/.keras/models. The values are
-random, not ImageNet weights: the tests check that the loader maps each
-tensor to the right layer, not what the network has learned.
+random, not ImageNet weights, because the tests check that the loader maps
+each tensor to the right layer, not what the network has learned.
 
 - mobilenet_2_5_128_tf_no_top.h5: MobileNet(alpha=0.25, include_top=False)
   at 128x128, saved with save_weights in the legacy Keras 2 HDF5 layout and
@@ -26,7 +26,7 @@ tensor to the right layer, not what the network has learned.
   named projection, kernel i / 10 at row-major index i and bias [0.5, -0.5].
 
 Usage, in a throwaway virtual environment outside the repository (tf-keras
-is Keras 2; tensorflow-cpu also installs Keras 3):
+is Keras 2, and tensorflow-cpu also installs Keras 3):
 
     venv="$(mktemp -d)/venv"
     python3 -m venv "$venv"

@@ -26,11 +26,15 @@ import { MILDNET_CLI, REPO_ROOT } from '../support/cli';
 
 const JOB_CONFIGS = path.join(REPO_ROOT, 'job_configs');
 
-/** The original project had 25 experiment configs; fewer found means the listing broke. */
+/** Number of experiment configs in the original project. Finding fewer means that the listing broke. */
 const ORIGINAL_CONFIG_COUNT = 25;
 
 const STEPS = 2;
-/** Triplets per step. Two triplets are 6 images, and a VGG16 training step costs about 0.2 s per image on one wasm thread at 32 px. */
+/**
+ * Triplets per step. Two triplets are 6 images, and a VGG16 training step
+ * costs about 0.2 s per image on one wasm thread at 32 px, an estimate from
+ * the timing table that this suite prints.
+ */
 const BATCH_SIZE = 2;
 /** More training triplets than STEPS batches, so that maxSteps (as `--max-steps` sets it) ends the run mid-epoch. */
 const TRAIN_TRIPLETS = 4 * BATCH_SIZE;

@@ -9,7 +9,7 @@
 /** A Keras applications base whose ImageNet weights the zoo can load. */
 export type ImagenetBase = 'vgg16' | 'vgg19' | 'mobilenet';
 
-/** The base of each model id; null for alexnet, which has no Keras applications base. */
+/** Base of each model id, or null for alexnet, which has no Keras applications base. */
 const MODEL_BASES: Readonly<Record<string, ImagenetBase | null>> = {
   alexnet: null,
   mildnet_1024_512: 'vgg16',
@@ -40,7 +40,7 @@ const MOBILENET_ALPHAS: ReadonlyMap<number, string> = new Map([
   [0.25, '2_5'],
 ]);
 
-/** Input sizes with published MobileNet weights; Keras takes the 224 file for any other size. */
+/** Input sizes with published MobileNet weights. Keras loads the 224 file for any other size. */
 const MOBILENET_ROWS: readonly number[] = [128, 160, 192, 224];
 const MOBILENET_DEFAULT_ROWS = 224;
 
@@ -56,12 +56,12 @@ export function imagenetBaseOf(modelId: string): ImagenetBase | null {
   return MODEL_BASES[modelId] ?? null;
 }
 
-/** Model ids that the table above covers, for the test that keeps it in step with the zoo. */
+/** Returns the model ids that MODEL_BASES covers, so that a test can keep it in step with the zoo. */
 export function modelIdsWithKnownBase(): string[] {
   return Object.keys(MODEL_BASES);
 }
 
-/** Names of the layers of a base that have weights, in model order. */
+/** Returns the names of the layers of a base that have weights, in model order. */
 export function imagenetBaseLayers(base: ImagenetBase): string[] {
   if (base === 'mobilenet') {
     const names = ['conv1', 'conv1_bn'];
@@ -75,7 +75,7 @@ export function imagenetBaseLayers(base: ImagenetBase): string[] {
   );
 }
 
-/** Names of the layers with weights of a model's base; empty for a model without one. */
+/** Returns the names of the layers with weights of a model's base, or none for a model without a base. */
 export function baseLayersOf(modelId: string): string[] {
   const base = imagenetBaseOf(modelId);
   return base === null ? [] : imagenetBaseLayers(base);
@@ -92,7 +92,7 @@ export interface ImagenetWeightsFile {
 
 export interface ImagenetWeightsArgs {
   inputSize: number;
-  /** Width multiplier of a MobileNet base; ignored for VGG bases. */
+  /** Width multiplier of a MobileNet base, which VGG bases ignore. */
   width: number;
 }
 

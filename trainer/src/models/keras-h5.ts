@@ -20,7 +20,7 @@ import { PretrainedWeightsError } from './pretrained-errors';
 
 /** One weight tensor of a layer, read on demand. */
 export interface KerasWeight {
-  /** Name in the file, such as `block1_conv1/kernel:0`, or the index in a Keras 3 file. */
+  /** Name in the file, such as `block1_conv1/kernel:0`, or `<layer>/<index>` in a Keras 3 file. */
   name: string;
   shape: number[];
   /** Reads the values as float32 in row-major order. */
@@ -33,9 +33,9 @@ export interface KerasLayerWeights {
 }
 
 export interface KerasWeightFile {
-  /** `keras2`: the legacy HDF5 layout; `keras3`: a `.weights.h5` file. */
+  /** Layout of the file: `keras2` for the legacy HDF5 layout, `keras3` for a Keras 3 `.weights.h5` file. */
   layout: 'keras2' | 'keras3';
-  /** The file's `keras_version` attribute, when it has one. */
+  /** The file's `keras_version` attribute, which only Keras 2 files have. */
   kerasVersion?: string;
   /** Layers that have at least one weight, in file order. */
   layers: KerasLayerWeights[];
@@ -60,8 +60,9 @@ function attributeString(group: hdf5.Group, name: string): string | undefined {
 }
 
 /**
- * Returns a string-list attribute, joining the chunks `name0`, `name1`, …
- * that Keras writes when the list is longer than an HDF5 object header holds.
+ * Returns a string-list attribute, or undefined when the group has none.
+ * Joins the chunks `name0`, `name1`, … that Keras writes when the list does
+ * not fit in one HDF5 object header.
  */
 function chunkedStringAttribute(group: hdf5.Group, name: string): string[] | undefined {
   const attrs = group.attrs;

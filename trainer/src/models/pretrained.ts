@@ -2,7 +2,7 @@
  * Loads Keras weights (such as the ImageNet files of keras.applications)
  * into a model of the zoo by layer name. The zoo names its base layers as
  * Keras applications do (`block3_conv2`, `conv_dw_6`, `conv_pw_6_bn`, …),
- * so a layer of the file and a layer of the model with the same name hold
+ * so a layer of the file and a layer of the model with the same name contain
  * the same tensors in the same order.
  */
 import * as fs from 'node:fs/promises';
@@ -34,7 +34,7 @@ export interface LoadPretrainedArgs {
    * fresh initialisation.
    */
   baseLayers: readonly string[];
-  /** Width multiplier the model was built with; it explains a channel mismatch of a MobileNet layer. Default 1. */
+  /** Width multiplier that the model was built with, named when a MobileNet layer's channels do not match. Default 1. */
   width?: number;
 }
 
@@ -47,7 +47,7 @@ export interface PretrainedSummary {
   loadedLayers: string[];
   /** Scalars assigned, over all loaded tensors. */
   loadedParameters: number;
-  /** Model layers with weights that the file lacks; they keep their fresh initialisation. */
+  /** Model layers with weights that the file lacks, which keep their fresh initialisation. */
   initialisedLayers: string[];
   /** Classifier layers of an include_top file, which the model does not have and which were skipped. */
   skippedTopLayers: string[];
@@ -75,7 +75,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((dim, i) => dim === b[i]);
 }
 
-/** Explains the most likely reason why a file tensor has another shape than the model's. */
+/** Returns the most likely reason why a file tensor's shape differs from the model's, and the fix. */
 function likelyCause(layer: string, fileShape: readonly number[], modelShape: readonly number[], width: number): string {
   if (TOP_LAYERS.has(layer)) {
     return 'this is a classifier layer of an include_top file, which fits only a 224×224 input and 1000 classes; use the _notop file';
@@ -142,7 +142,7 @@ function planAssignment(
   }
 
   if (planned.length === 0) {
-    throw new PretrainedWeightsError(`${source} has no weights for any layer of model ${model.name}; check that the file holds Keras weights of the model's base`);
+    throw new PretrainedWeightsError(`${source} has no weights for any layer of model ${model.name}; check that the file contains Keras weights of the model's base`);
   }
 
   const inFile = new Set(file.layers.map(({ layer }) => layer));
@@ -153,7 +153,7 @@ function planAssignment(
   if (missingBase.length > 0) {
     throw new PretrainedWeightsError(
       `${source} has no weights for ${missingBase.length} layers of the base of model ${model.name}: ${listNames(missingBase)}; ` +
-        'the file holds only part of the base, or the weights of another base; use the complete weights file of the model\'s base',
+        'the file contains only part of the base, or the weights of another base; use the complete weights file of the model\'s base',
     );
   }
   return { planned, skippedTopLayers };
@@ -207,7 +207,7 @@ export function describePretrainedSummary(summary: PretrainedSummary): string {
     parts.push(`${summary.initialisedLayers.length} layers keep their random initialisation: ${listNames(summary.initialisedLayers)}`);
   }
   if (summary.skippedTopLayers.length > 0) {
-    parts.push(`skipped the include_top classifier layers ${summary.skippedTopLayers.join(', ')}; the _notop file has the base alone`);
+    parts.push(`skipped the include_top classifier layers ${summary.skippedTopLayers.join(', ')}; the _notop file contains only the base`);
   }
   return parts.join('; ');
 }

@@ -91,7 +91,8 @@ export interface FetchWeightsArgs {
  * Makes the weights file available locally and returns its path. Local
  * files are used in place. A remote file is fetched through the cache,
  * which lists the file's folder and downloads only the file. Throws a
- * PretrainedWeightsError when the file does not exist.
+ * PretrainedWeightsError when the file does not exist, when a local path is a
+ * folder, or when a URI names no file.
  */
 export async function fetchWeightsFile(location: WeightsLocation, args: FetchWeightsArgs): Promise<string> {
   const parsed = parseStorageUri(location.uri, 'weights');

@@ -69,7 +69,7 @@ describe('TripletBatcher classes', () => {
     return Array.from({ length: 3 * batch.triplets }, (_, i) => Math.round((batch.images[i * IMAGE_VALUES] * 255) / 20));
   }
 
-  test('classes follow the images through shuffle and skipped triplets', async () => {
+  test('classes follow shuffled and skipped triplets', async () => {
     const lines = Array.from({ length: IMAGE_COUNT - 3 }, (_, k) => [imageName(k), imageName(k + 3), imageName(k + 1)].join(','));
     // A triplet whose positive is missing, in the folder of a class that also has images.
     lines.push(`c0/0.png,c0/missing.png,c1/1.png`);

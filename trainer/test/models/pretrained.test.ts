@@ -1,6 +1,6 @@
 /**
  * Tests of loading Keras weights into the zoo, on files that Keras wrote
- * (trainer/test/fixtures/weights/README.md says how). The MobileNet base
+ * (trainer/test/fixtures/weights/README.md describes how). The MobileNet base
  * reproduces Keras's own outputs. Every mismatch between file and model
  * fails with a message that names the layer and the fix. The train command
  * loads the weights on a fresh start only.
@@ -136,7 +136,7 @@ describe('loadPretrainedWeights on MobileNet', () => {
     );
   });
 
-  test('names the width multiplier on a channel mismatch', async () => {
+  test('channel mismatch names the width multiplier', async () => {
     const wider = getModel('mildnet_mobilenet').build({ inputSize: 64, width: 0.5, headUnits: 8 });
     const message = await loadError(wider, MOBILENET_FILE, imagenetBaseLayers('mobilenet'), 0.5);
     wider.dispose();
@@ -158,7 +158,7 @@ describe('loadPretrainedWeights on VGG16', () => {
   });
   afterAll(() => model.dispose());
 
-  test('rejects a file with part of the base', async () => {
+  test('rejects a partial base', async () => {
     const message = await loadError(model, fixture('vgg16_block1.h5'), imagenetBaseLayers('vgg16'));
 
     expect(message).toContain('has no weights for 11 layers of the base of model mildnet_vgg16');
@@ -168,11 +168,11 @@ describe('loadPretrainedWeights on VGG16', () => {
     expect(message).toContain('use the complete weights file');
   });
 
-  test('leaves the model unchanged when it fails', () => {
+  test('failed load leaves the model unchanged', () => {
     expect(weightValues(model, 'block1_conv1')).toEqual(block1Before);
   });
 
-  test('names both shapes of a mismatched weight', async () => {
+  test('shape mismatch names both shapes', async () => {
     const message = await loadError(model, fixture('vgg16_block1_wrong_shape.h5'), imagenetBaseLayers('vgg16'));
 
     expect(message).toContain('layer block1_conv1, weight kernel (block1_conv1/kernel:0 in the file)');
@@ -180,7 +180,7 @@ describe('loadPretrainedWeights on VGG16', () => {
     expect(message).toContain('saved from another architecture or configuration');
   });
 
-  test('loads a partial file where no base is required', async () => {
+  test('loads a partial file without base layers', async () => {
     const summary = await loadPretrainedWeights(model, fixture('vgg16_block1.h5'), { baseLayers: [] });
 
     expect(summary.loadedLayers).toEqual(['block1_conv1', 'block1_conv2']);
@@ -504,7 +504,7 @@ describe('mildnet train with weights', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
-  test('loads ImageNet weights on a fresh start only', async () => {
+  test('loads weights on fresh starts only', async () => {
     const jobDir = path.join(root, 'job');
     const fresh = await train(jobDir, FIXTURES, 1);
     expect(fresh.code).toBe(0);
@@ -525,7 +525,7 @@ describe('mildnet train with weights', () => {
     expect(messages).not.toContain('pretrained weights loaded');
   });
 
-  test('exits 2 when the ImageNet file is missing', async () => {
+  test('exits 2 without the ImageNet file', async () => {
     const jobDir = path.join(root, 'missing');
     const run = await train(jobDir, emptyDir, 1);
 
