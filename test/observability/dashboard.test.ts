@@ -13,14 +13,14 @@ import { DASHBOARD_FILE } from './rules';
 
 /**
  * Default Node.js metrics (prom-client's collectDefaultMetrics) that no panel
- * shows, with the reason. The trainer exports them without a prefix, the
- * operator with `mildnet_operator_`; the dashboard shows CPU, resident
+ * shows, with the reason. The trainer exports them without a prefix and the
+ * operator with `mildnet_operator_`. The dashboard shows CPU, resident
  * memory, heap in use and event loop lag p99 of both, and more of the trainer.
  */
 const DEFAULT_METRICS_NOT_SHOWN: Record<string, string> = {
   process_cpu_user_seconds_total: 'the CPU panels show process_cpu_seconds_total, the sum of user and system time',
   process_cpu_system_seconds_total: 'the CPU panels show process_cpu_seconds_total, the sum of user and system time',
-  process_start_time_seconds: 'the alert rules use it to age a process; as a panel it says no more than the pod age',
+  process_start_time_seconds: 'the alert rules use it for the process age, and as a panel it shows no more than the pod age',
   process_virtual_memory_bytes: 'virtual size includes WebAssembly address space reservations and does not track memory use',
   process_heap_bytes: 'the memory panels show V8 heap in use (nodejs_heap_size_used_bytes) and the resident set',
   process_open_fds: 'file descriptors are not a known failure of either process',
@@ -38,17 +38,17 @@ const DEFAULT_METRICS_NOT_SHOWN: Record<string, string> = {
   nodejs_active_handles_total: 'libuv handle counts are debugging detail, not a training or reconcile signal',
   nodejs_active_requests: 'libuv request counts are debugging detail, not a training or reconcile signal',
   nodejs_active_requests_total: 'libuv request counts are debugging detail, not a training or reconcile signal',
-  nodejs_heap_size_total_bytes: 'the memory panels show the heap in use; the reserved total follows it',
-  nodejs_heap_space_size_total_bytes: 'per-space V8 heap sizes are debugging detail; the memory panels show the heap in use',
-  nodejs_heap_space_size_used_bytes: 'per-space V8 heap sizes are debugging detail; the memory panels show the heap in use',
-  nodejs_heap_space_size_available_bytes: 'per-space V8 heap sizes are debugging detail; the memory panels show the heap in use',
+  nodejs_heap_size_total_bytes: 'the memory panels show the heap in use, and the reserved total follows it',
+  nodejs_heap_space_size_total_bytes: 'per-space V8 heap sizes are debugging detail, and the memory panels show the heap in use',
+  nodejs_heap_space_size_used_bytes: 'per-space V8 heap sizes are debugging detail, and the memory panels show the heap in use',
+  nodejs_heap_space_size_available_bytes: 'per-space V8 heap sizes are debugging detail, and the memory panels show the heap in use',
   nodejs_version_info: 'the Node.js version is fixed by the image',
 };
 
-/** Trainer-only panels whose operator counterpart is left out. */
+/** Operator metrics that have a trainer panel but no operator panel, with the reason. */
 const OPERATOR_METRICS_NOT_SHOWN: Record<string, string> = {
-  mildnet_operator_nodejs_external_memory_bytes: 'the operator holds no ArrayBuffers or WebAssembly memory worth watching',
-  mildnet_operator_nodejs_gc_duration_seconds: 'garbage collection of the operator has not been a problem; the trainer panel watches it for leaks',
+  mildnet_operator_nodejs_external_memory_bytes: 'the operator allocates no ArrayBuffers or WebAssembly memory worth watching',
+  mildnet_operator_nodejs_gc_duration_seconds: 'garbage collection of the operator has not been a problem, so only the trainer has a panel, which shows leaks',
 };
 
 function metricsNotShown(definitions: readonly MetricDefinition[]): Map<string, string> {
@@ -135,7 +135,7 @@ beforeAll(async () => {
 describe('Grafana dashboard file', () => {
   it('is valid JSON with a current schema', () => {
     expect(() => JSON.parse(dashboardText)).not.toThrow();
-    // 42 is the last schema version of Grafana's classic JSON model, which the sidecar's file provisioning reads.
+    // Grafana's file provisioning reads the sidecar's files in the classic JSON model. 42 is the schema version the file was written for.
     expect(dashboard.schemaVersion).toBe(42);
     expect(dashboard.uid).toMatch(/^[A-Za-z0-9_-]{1,40}$/);
     expect(dashboard.title).not.toBe('');

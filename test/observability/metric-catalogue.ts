@@ -19,22 +19,22 @@ export interface MetricDefinition {
   exporter: Exporter;
 }
 
-/** How a stored series relates to its metric: a histogram gives three series names. */
+/** Kind of a stored series. A histogram metric is stored as three series: _bucket, _sum and _count. */
 export type SeriesKind = 'counter' | 'gauge' | 'summary' | 'histogram_bucket' | 'histogram_sum' | 'histogram_count' | 'scrape';
 
 export interface SeriesDefinition {
   series: string;
   kind: SeriesKind;
-  /** The metric as the registry defines it; undefined for `up`, which Prometheus writes. */
+  /** Metric as the registry defines it, or undefined for `up`, which Prometheus writes itself. */
   metric?: MetricDefinition;
   exporters: Exporter[];
   labelNames: Set<string>;
 }
 
 /**
- * Value of the `job` label per exporter: the chart's ServiceMonitors set it
- * with a relabeling (templates/operator/servicemonitor.yaml and
- * templates/monitoring/trainer-servicemonitor.yaml).
+ * Value of the `job` label per exporter. The chart's ServiceMonitors set it
+ * with a relabeling in templates/operator/servicemonitor.yaml and
+ * templates/monitoring/trainer-servicemonitor.yaml.
  */
 export const SCRAPE_JOBS: Record<Exporter, string> = {
   trainer: 'mildnet-trainer',
@@ -48,7 +48,7 @@ export const SCRAPE_JOBS: Record<Exporter, string> = {
  */
 export const TARGET_LABELS = ['job', 'instance', 'namespace', 'service', 'pod', 'container', 'endpoint'];
 
-/** Labels that only trainer series carry: the trainer ServiceMonitor copies the MildnetJob name into `mildnetjob`. */
+/** Labels that only trainer series carry. The trainer ServiceMonitor copies the MildnetJob name into `mildnetjob`. */
 export const TRAINER_TARGET_LABELS = ['mildnetjob'];
 
 /** Functions whose argument must be a counter (or a histogram's counter series). */
@@ -93,12 +93,12 @@ export function buildSeriesCatalogue(definitions: readonly MetricDefinition[]): 
       add(metric.name, metric.type, metric);
     }
   }
-  // Prometheus writes `up` for every target: 1 when the last scrape succeeded.
+  // Prometheus writes `up` for every target, with 1 when the last scrape succeeded and 0 when it failed.
   catalogue.set('up', { series: 'up', kind: 'scrape', exporters: ['trainer', 'operator'], labelNames: new Set(targetLabelsOf('trainer')) });
   return catalogue;
 }
 
-/** True for series that count up: rate(), irate(), increase() and resets() need them. */
+/** Returns whether the series only grows, as rate(), irate(), increase() and resets() require. */
 export function isCounterSeries(kind: SeriesKind): boolean {
   return kind === 'counter' || kind === 'histogram_bucket' || kind === 'histogram_sum' || kind === 'histogram_count';
 }
@@ -164,7 +164,7 @@ export function checkGroupingLabels(
   groupings: readonly GroupingUse[],
   catalogue: ReadonlyMap<string, SeriesDefinition>,
 ): string[] {
-  // An unknown metric is reported by checkSelector; its labels are unknown too.
+  // checkSelector already reports an unknown metric, and its labels are unknown, so the check stops here.
   if (selectors.some((selector) => !catalogue.has(selector.metric))) return [];
   const available = new Set<string>();
   for (const selector of selectors) {

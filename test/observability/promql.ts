@@ -55,7 +55,11 @@ function textOf(source: string, node: SyntaxNode): string {
   return source.slice(node.from, node.to);
 }
 
-/** Removes the quotes of a PromQL string literal; double-quoted ones may hold JSON-style escapes. */
+/**
+ * Removes the quotes of a PromQL string literal. JSON.parse decodes the
+ * escapes of a double-quoted literal, but throws on the Go escapes \a, \v,
+ * \x, \U and octal ones. Single-quoted literals keep their escapes.
+ */
 function unquote(literal: string): string {
   if (literal.startsWith('"')) return JSON.parse(literal) as string;
   return literal.slice(1, -1);
@@ -99,7 +103,10 @@ function readGrouping(source: string, clause: string, labelsNode: SyntaxNode | n
   return { clause, labels, insideHistogramQuantile: isInsideHistogramQuantile(source, at), text: textOf(source, at) };
 }
 
-/** Parses one expression (after substituteGrafanaVariables, for dashboard queries). */
+/**
+ * Parses one expression and lists its selectors, grouping clauses and syntax
+ * errors. Dashboard queries must go through substituteGrafanaVariables first.
+ */
 export function summarizeExpression(expr: string): ExpressionSummary {
   const summary: ExpressionSummary = { selectors: [], groupings: [], errors: [] };
   const tree = parser.parse(expr);
@@ -135,7 +142,7 @@ export function summarizeExpression(expr: string): ExpressionSummary {
 
 /**
  * Returns the aggregations inside each histogram_quantile call that do not
- * keep the `le` label: without it, histogram_quantile has no buckets.
+ * keep the `le` label, because without it histogram_quantile has no buckets.
  */
 export function aggregationsDroppingLe(expr: string): string[] {
   const problems: string[] = [];

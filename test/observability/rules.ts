@@ -39,20 +39,20 @@ export function allAlertRules(groups: readonly RuleGroup[]): AlertRule[] {
 export interface ThresholdMarker {
   alert: string;
   key: string;
-  /** The number that the chart's template replaces: the last number on the marked line. */
+  /** Last number on the marked line, which the chart's template replaces. */
   value: number;
   line: string;
 }
 
 /**
- * The pattern that templates/monitoring/prometheusrule.yaml uses to find a
- * threshold: the last number on a line that ends in a
- * `# prometheusRule.thresholds.KEY` comment.
+ * Pattern of a line that ends in a `# prometheusRule.thresholds.KEY` comment,
+ * with its last number in group 2. templates/monitoring/prometheusrule.yaml
+ * uses the same pattern to replace a threshold.
  */
 const MARKED_LINE = /^(.*[^0-9A-Za-z_.])([0-9]+(?:\.[0-9]+)?)([^0-9\n]*#[ \t]*prometheusRule\.thresholds\.([A-Za-z0-9_]+)[ \t]*)$/;
 const ANY_MARKER = /#[ \t]*prometheusRule\.thresholds\.([A-Za-z0-9_]*)/;
 
-/** Lists the threshold markers of every rule; a marker whose line has no number is returned with value NaN. */
+/** Lists the threshold markers of every rule. A marker on a line without a number gets the value NaN. */
 export function thresholdMarkers(rules: readonly AlertRule[]): ThresholdMarker[] {
   const markers: ThresholdMarker[] = [];
   for (const rule of rules) {
