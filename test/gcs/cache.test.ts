@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import * as yazl from 'yazl';
 
 import { CacheEvent, DatasetCache, FileObjectStore, openStore } from '../../trainer/src/storage';
-import { EgressTrap, overrideProcessEnv, startEgressTrap } from './egress-trap';
-import { GcsTestServer, startGcsServer } from './server';
-import { describeWithGcs } from './support';
+import { EgressTrap } from './egress-trap';
+import { GcsTestServer } from './server';
+import { describeWithGcs, GcsFixture, startGcsFixture } from './support';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -38,9 +38,9 @@ function makeZip(files: Record<string, Buffer | string>): Promise<Buffer> {
 }
 
 describeWithGcs('DatasetCache over gs:// against fake-gcs-server', () => {
+  let fixture: GcsFixture;
   let server: GcsTestServer;
   let trap: EgressTrap;
-  let restoreEnv: () => void;
   let bucket: FileObjectStore;
   let cacheRoot: string;
   let clock: number;
@@ -57,10 +57,8 @@ describeWithGcs('DatasetCache over gs:// against fake-gcs-server', () => {
   }
 
   beforeAll(async () => {
-    trap = await startEgressTrap();
-    restoreEnv = overrideProcessEnv(trap.env());
-    server = await startGcsServer();
-    await server.createBucket('mildnet-data');
+    fixture = await startGcsFixture('mildnet-data');
+    ({ server, trap } = fixture);
     bucket = await openStore('gs://mildnet-data', { env: server.env(), partSizeBytes: 256 * KIB });
   });
 
@@ -74,9 +72,7 @@ describeWithGcs('DatasetCache over gs:// against fake-gcs-server', () => {
   });
 
   afterAll(async () => {
-    await server?.dispose();
-    restoreEnv?.();
-    await trap?.close();
+    await fixture?.close();
   });
 
   it('downloads once, unpacks the archive and reuses it after a restart', async () => {

@@ -13,11 +13,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { openStore, StorageRequestError, StorageRetryEvent } from '../../trainer/src/storage';
-import { findFreePort } from '../s3/server';
-import { EgressTrap, overrideProcessEnv, startEgressTrap } from './egress-trap';
-import { GcsTestServer, startGcsServer } from './server';
-import { describeWithGcs } from './support';
+import { openStore, StorageRetryEvent } from '../../trainer/src/storage';
+import { freePort } from '../support/cli';
+import { EgressTrap } from './egress-trap';
+import { GcsTestServer } from './server';
+import { captureError, describeWithGcs, GcsFixture, startGcsFixture } from './support';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -25,48 +25,31 @@ const BUCKET = 'mildnet-faults';
 
 jest.setTimeout(90_000);
 
-async function captureError(promise: Promise<unknown>): Promise<StorageRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StorageRequestError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('Expected the request to fail');
-}
-
 function md5(bytes: Buffer): string {
   return createHash('md5').update(bytes).digest('hex');
 }
 
 describeWithGcs('GcsObjectStore under faults', () => {
+  let fixture: GcsFixture;
   let server: GcsTestServer;
   let trap: EgressTrap;
-  let restoreEnv: () => void;
   let workDir: string;
 
   beforeAll(async () => {
-    trap = await startEgressTrap();
+    workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mildnet-gcs-faults-'));
     // Neither GOOGLE_APPLICATION_CREDENTIALS nor gcloud's user credentials
     // may leak in from the machine running the tests.
-    workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mildnet-gcs-faults-'));
-    restoreEnv = overrideProcessEnv({
-      ...trap.env(),
+    fixture = await startGcsFixture(BUCKET, {
       STORAGE_EMULATOR_HOST: undefined,
       GOOGLE_APPLICATION_CREDENTIALS: undefined,
       CLOUDSDK_CONFIG: path.join(workDir, 'gcloud'),
       HOME: workDir,
     });
-    server = await startGcsServer();
-    await server.createBucket(BUCKET);
+    ({ server, trap } = fixture);
   });
 
   afterAll(async () => {
-    await server?.dispose();
-    restoreEnv?.();
-    await trap?.close();
+    await fixture?.close();
     if (workDir) await fs.rm(workDir, { recursive: true, force: true });
   });
 
@@ -109,7 +92,7 @@ describeWithGcs('GcsObjectStore under faults', () => {
   });
 
   it('fails within seconds when nothing listens at the endpoint', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     const store = await openStore(`gs://${BUCKET}/x`, { env: { STORAGE_EMULATOR_HOST: endpoint } });
 
@@ -128,7 +111,7 @@ describeWithGcs('GcsObjectStore under faults', () => {
   });
 
   it('fails an upload within seconds when nothing listens', async () => {
-    const port = await findFreePort();
+    const port = await freePort();
     const store = await openStore(`gs://${BUCKET}/x`, {
       env: { STORAGE_EMULATOR_HOST: `http://127.0.0.1:${port}` },
       partSizeBytes: 256 * KIB,

@@ -10,16 +10,10 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import {
-  FileObjectStore,
-  GcsObjectStore,
-  ObjectNotFoundError,
-  openStore,
-  StorageRequestError,
-} from '../../trainer/src/storage';
-import { EgressTrap, overrideProcessEnv, startEgressTrap } from './egress-trap';
-import { GcsTestServer, startGcsServer } from './server';
-import { describeWithGcs } from './support';
+import { FileObjectStore, GcsObjectStore, ObjectNotFoundError, openStore } from '../../trainer/src/storage';
+import { EgressTrap, overrideProcessEnv } from './egress-trap';
+import { GcsTestServer } from './server';
+import { captureError, describeWithGcs, GcsFixture, startGcsFixture } from './support';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -27,43 +21,27 @@ const BUCKET = 'mildnet-store';
 
 jest.setTimeout(60_000);
 
-async function captureError(promise: Promise<unknown>): Promise<StorageRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StorageRequestError) {
-      return error;
-    }
-    throw error;
-  }
-  throw new Error('Expected the request to fail');
-}
-
 function md5Base64(bytes: Buffer): string {
   return createHash('md5').update(bytes).digest('base64');
 }
 
 describeWithGcs('GcsObjectStore against fake-gcs-server', () => {
+  let fixture: GcsFixture;
   let server: GcsTestServer;
   let trap: EgressTrap;
-  let restoreEnv: () => void;
   let store: FileObjectStore;
   let workDir: string;
   const uploadRequests = (log: string): number => log.split('\n').filter((line) => /PUT \/upload\/storage\/v1\/b\/[^ ]*upload_id=/.test(line)).length;
 
   beforeAll(async () => {
-    trap = await startEgressTrap();
-    restoreEnv = overrideProcessEnv(trap.env());
-    server = await startGcsServer();
-    await server.createBucket(BUCKET);
+    fixture = await startGcsFixture(BUCKET);
+    ({ server, trap } = fixture);
     workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'mildnet-gcs-store-'));
     store = await openStore(`gs://${BUCKET}/jobs/run-1`, { env: server.env(), partSizeBytes: 256 * KIB });
   });
 
   afterAll(async () => {
-    await server?.dispose();
-    restoreEnv?.();
-    await trap?.close();
+    await fixture?.close();
     if (workDir) await fs.rm(workDir, { recursive: true, force: true });
   });
 
