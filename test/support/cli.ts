@@ -16,6 +16,7 @@ export interface CliRun {
   child: ChildProcess;
   /** stdout and stderr so far, interleaved. */
   output: () => string;
+  /** Resolves with the exit code once the process has exited and its output is fully read. */
   exit: Promise<number | null>;
 }
 
@@ -25,7 +26,7 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliR
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, output: () => output, exit };
 }
 
