@@ -75,6 +75,7 @@ export class GcsObjectStore implements FileObjectStore {
   private readonly partSizeBytes: number;
   private readonly multipartThresholdBytes: number;
   private readonly listPageSize: number;
+  private readonly socketTimeoutMs: number;
   private readonly failureContext: GcsFailureContext;
   private readonly authenticated: boolean;
   private credentialsFound = false;
@@ -106,8 +107,10 @@ export class GcsObjectStore implements FileObjectStore {
       throw new RangeError(`listPageSize is ${this.listPageSize}; expected an integer from 1 to 1000`);
     }
 
+    this.socketTimeoutMs = args.socketTimeoutMs ?? 60_000;
+
     this.authenticated = settings.endpoint === undefined;
-    this.storage = createClient(settings, args.socketTimeoutMs ?? 60_000);
+    this.storage = createClient(settings, this.socketTimeoutMs);
     this.bucketHandle = this.storage.bucket(bucket);
     this.failureContext = {
       bucket,
@@ -280,13 +283,14 @@ export class GcsObjectStore implements FileObjectStore {
    * headers arrive, so it does not cover a body that stalls.
    */
   private async *readObject(file: File): AsyncGenerator<Buffer> {
-    const idleMs = this.args.socketTimeoutMs ?? 60_000;
+    const idleMs = this.socketTimeoutMs;
     const source = file.createReadStream();
     let timer: NodeJS.Timeout | undefined;
     const restartTimer = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        source.destroy(Object.assign(new Error(`no bytes of ${this.uri}${file.name.slice(this.prefix.length)} arrived for ${idleMs} ms`), { code: 'ETIMEDOUT' }));
+        const error = new Error(`no bytes of gs://${this.bucket}/${file.name} arrived for ${idleMs} ms`);
+        source.destroy(Object.assign(error, { code: 'ETIMEDOUT' }));
       }, idleMs);
     };
     restartTimer();
