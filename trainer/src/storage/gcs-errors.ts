@@ -20,8 +20,8 @@ export const OBJECT_REPLACED_CODE = 'ObjectReplaced';
 /** Code given to google-auth-library's "Could not load the default credentials" error. */
 export const CREDENTIALS_NOT_FOUND_CODE = 'CredentialsNotFound';
 
-// Raised by the client when a body's CRC32C or MD5 does not match the one
-// the server reports, which a retry can cure.
+// The client's codes for a body whose CRC32C or MD5 does not match the
+// server's, and the store's code for a replaced object. A retry can succeed.
 const TRANSIENT_CLIENT_CODES = new Set(['CONTENT_DOWNLOAD_MISMATCH', 'FILE_NO_UPLOAD', 'FILE_NO_UPLOAD_DELETE', OBJECT_REPLACED_CODE]);
 
 // JSON API reasons that mean "try again later" whatever the status.
@@ -38,10 +38,11 @@ interface ClientErrorFields {
 }
 
 /**
- * Classifies an error from the Cloud Storage client for the retry policy:
+ * Classifies an error from the Cloud Storage client for the retry policy.
  * HTTP 408, 429 and 5xx other than 501, throttling reasons, connection
- * errors, timeouts and checksum mismatches are transient; other statuses,
- * missing credentials and unknown errors are permanent.
+ * resets and refusals, timeouts and checksum mismatches are transient.
+ * Other statuses, unresolvable hosts, missing credentials and unknown
+ * errors are permanent.
  */
 export function classifyGcsError(error: unknown): ErrorClassification {
   const fields = (typeof error === 'object' && error !== null ? error : {}) as ClientErrorFields;
@@ -144,10 +145,11 @@ export function gcsFailureHint(code: string, httpStatus: number | undefined, con
 }
 
 /**
- * Returns the error's own message with anything secret removed: bearer and
- * OAuth tokens, resumable-upload session IDs (whoever has one can write to
- * the upload) and the query strings of URLs. Returns undefined for errors
- * without a message.
+ * Returns the error's own message without secrets. It removes bearer and
+ * OAuth tokens, each string in secrets, and the values of the access_token,
+ * refresh_token, id_token and upload_id query parameters. An upload_id is
+ * removed because it grants write access to its resumable upload session.
+ * Returns undefined for errors without a message.
  */
 export function redactedClientMessage(cause: unknown, secrets: ReadonlyArray<string | undefined> = []): string | undefined {
   const message = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : undefined;

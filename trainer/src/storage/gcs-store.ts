@@ -387,7 +387,8 @@ export class GcsObjectStore implements FileObjectStore {
         attempts: error.attempts,
       });
     }
-    // Errors raised outside a request, such as a local file that cannot be read.
+    // withRetry wraps every failed attempt, so this is an error raised before
+    // the first one, such as a RangeError for an invalid retry policy.
     return error instanceof Error ? error : new Error(String(error));
   }
 
