@@ -17,7 +17,7 @@ BINARY="$INSTALL_DIR/fake-gcs-server"
 
 log() { echo "setup-gcs: $*" >&2; }
 
-# fake-gcs-server has no version flag; -help exits 0 after printing the flags.
+# fake-gcs-server has no version flag, but -help exits 0 after printing the flags.
 if [[ -x "$BINARY" ]] && "$BINARY" -help >/dev/null 2>&1; then
   log "fake-gcs-server $FAKE_GCS_SERVER_VERSION is already built at $BINARY"
   echo "$BINARY"

@@ -75,7 +75,7 @@ describeWithGcs('DatasetCache over gs:// against fake-gcs-server', () => {
     await fixture?.close();
   });
 
-  it('downloads once, unpacks the archive and reuses it after a restart', async () => {
+  it('reuses unpacked download after restart', async () => {
     await bucket.put('tops/tops.zip', await makeZip(images));
     await bucket.put('tops/tops_train.csv', 'tops/1.jpg,tops/1.jpg,tops/2.jpg\n');
     await bucket.put('tops/tops_val.csv', 'tops/2.jpg,tops/2.jpg,tops/1.jpg\n');
@@ -100,7 +100,7 @@ describeWithGcs('DatasetCache over gs:// against fake-gcs-server', () => {
     expect(secondEvents.filter((event) => event.type === 'download')).toEqual([]);
   });
 
-  it('downloads again only the objects that changed or vanished', async () => {
+  it('refetches only changed or vanished objects', async () => {
     await bucket.put('changing/a.csv', 'a,a,b\n');
     await bucket.put('changing/b.csv', 'b,b,a\n');
     await bucket.put('changing/c.csv', 'c,c,a\n');
@@ -118,7 +118,7 @@ describeWithGcs('DatasetCache over gs:// against fake-gcs-server', () => {
     await expect(fs.access(path.join(refreshed.localDir, 'c.csv'))).rejects.toThrow();
   });
 
-  it('fetches an archive that went up in a resumable upload', async () => {
+  it('fetches a resumably uploaded archive', async () => {
     const photo = randomBytes(3 * MIB);
     const archive = await makeZip({ 'shoes/big.jpg': photo, 'shoes/small.jpg': 'small' });
     expect(archive.byteLength).toBeGreaterThan(3 * MIB);

@@ -1,9 +1,9 @@
 /**
  * A local HTTP server that replaces every destination outside 127.0.0.1
- * during the gs:// tests. It plays the GCE metadata server (through
- * GCE_METADATA_HOST) and, as the HTTP(S) proxy, Google's OAuth and storage
- * endpoints. It records each request and rejects it, so that a test can
- * assert that the Cloud Storage client tried to reach nothing else.
+ * during the gs:// tests. It acts as the GCE metadata server (through
+ * GCE_METADATA_HOST) and, as the HTTP(S) proxy, as Google's OAuth and
+ * storage endpoints. It records each request and rejects it, so that a test
+ * can assert that the Cloud Storage client tried to reach nothing else.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,12 +21,13 @@ export interface EgressTrap {
   close(): Promise<void>;
 }
 
+/** Starts the trap on a free port of 127.0.0.1. */
 export async function startEgressTrap(): Promise<EgressTrap> {
   const received: string[] = [];
   const server = http.createServer((request, response) => {
     received.push(`${request.method} ${request.headers.host ?? ''}${request.url ?? ''}`);
     request.resume();
-    // 404 without the Metadata-Flavor header: "no metadata server here".
+    // To the client, a 404 without the Metadata-Flavor header means that no metadata server is here.
     response.writeHead(404, { 'content-type': 'text/plain' });
     response.end('egress trap: no destination outside 127.0.0.1 is reachable in tests\n');
   });

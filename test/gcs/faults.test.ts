@@ -56,7 +56,7 @@ describeWithGcs('GcsObjectStore under faults', () => {
   it.each([
     ['killed', (s: GcsTestServer) => s.kill()],
     ['stopped', (s: GcsTestServer) => s.stop()],
-  ])('completes an upload when the server is %s mid-upload and restarted', async (how, takeDown) => {
+  ])('completes upload when server is %s and restarted', async (how, takeDown) => {
     const retries: StorageRetryEvent[] = [];
     const store = await openStore(`gs://${BUCKET}/interrupted-${how}`, {
       env: server.env(),
@@ -91,7 +91,7 @@ describeWithGcs('GcsObjectStore under faults', () => {
     expect(md5(read)).toBe(md5(body));
   });
 
-  it('fails within seconds when nothing listens at the endpoint', async () => {
+  it('get fails fast when nothing listens', async () => {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
     const store = await openStore(`gs://${BUCKET}/x`, { env: { STORAGE_EMULATOR_HOST: endpoint } });
@@ -110,7 +110,7 @@ describeWithGcs('GcsObjectStore under faults', () => {
     expect(error.message).toContain('STORAGE_EMULATOR_HOST');
   });
 
-  it('fails an upload within seconds when nothing listens', async () => {
+  it('put fails fast when nothing listens', async () => {
     const port = await freePort();
     const store = await openStore(`gs://${BUCKET}/x`, {
       env: { STORAGE_EMULATOR_HOST: `http://127.0.0.1:${port}` },
@@ -127,7 +127,7 @@ describeWithGcs('GcsObjectStore under faults', () => {
     expect(error.message).not.toContain('upload_id');
   });
 
-  it('bounds a request to a server that never responds', async () => {
+  it('times out on a silent server', async () => {
     const silent = net.createServer(() => undefined); // accepts connections, never writes
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as net.AddressInfo).port;
@@ -181,7 +181,7 @@ describeWithGcs('GcsObjectStore under faults', () => {
     }
   });
 
-  it('reports missing credentials after one metadata server probe', async () => {
+  it('reports missing credentials after metadata probe', async () => {
     const requestsBefore = trap.requests().length;
     const store = await openStore(`gs://${BUCKET}/adc`, { env: {} });
 
@@ -195,8 +195,8 @@ describeWithGcs('GcsObjectStore under faults', () => {
     expect(error.message).toContain(`gs://${BUCKET}/adc/a.txt`);
     expect(error.message).toContain('Workload Identity');
     expect(error.message).toContain('GOOGLE_APPLICATION_CREDENTIALS');
-    // The client looked for the GKE or GCE metadata server, which the trap
-    // played, and sent no request to Cloud Storage without credentials.
+    // The client probed for the GKE or GCE metadata server, which was the
+    // trap, and sent no request to Cloud Storage without credentials.
     const probes = trap.requests().slice(requestsBefore);
     expect(probes.length).toBeGreaterThanOrEqual(1);
     for (const probe of probes) {
@@ -239,9 +239,9 @@ describeWithGcs('GcsObjectStore under faults', () => {
     expect(serialized).not.toContain('PRIVATE KEY');
     const pemBody = pem.split('\n')[1];
     expect(serialized).not.toContain(pemBody);
-    // The token request went to Google's OAuth endpoint (google-auth-library
-    // 9 signs in at www.googleapis.com) through the proxy, which the trap
-    // played; nothing else was contacted.
+    // The token request went through the proxy, which was the trap, to
+    // Google's OAuth endpoint. google-auth-library 9.15 signs in through
+    // gtoken 7 at www.googleapis.com. Nothing else was contacted.
     expect(trap.requests().slice(requestsBefore)).toEqual(['CONNECT www.googleapis.com:443']);
   });
 

@@ -1,10 +1,10 @@
 /**
  * Runs fake-gcs-server, a Cloud Storage emulator with a filesystem backend,
- * for tests. scripts/setup-gcs.sh builds the binary; findGcsServerBinary()
- * finds it. The server listens on 127.0.0.1 only, over plain HTTP, and can
- * be stopped, killed and restarted on the same port and folder for fault
- * tests. Objects survive a restart; resumable upload sessions do not,
- * because the emulator keeps them in memory.
+ * for tests. scripts/setup-gcs.sh builds the binary, and
+ * findGcsServerBinary() finds it. The server listens on 127.0.0.1 only, over
+ * plain HTTP, and can be stopped, killed and restarted on the same port and
+ * folder for fault tests. Objects survive a restart, but resumable upload
+ * sessions do not, because the emulator keeps them in memory.
  */
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -29,11 +29,11 @@ export interface GcsTestServer {
   createBucket(name: string): Promise<void>;
   /** Environment variables that point the trainer's gs:// stores at this server. */
   env(): Record<string, string>;
-  /** The server's log so far: one line per request, written once the request has been answered. */
+  /** Returns the server's log so far, with one line per request written once the server has responded. */
   log(): Promise<string>;
-  /** Resolves once a log line matches pattern; rejects after timeoutMs. */
+  /** Resolves with the first log line that matches pattern, or rejects after timeoutMs. */
   waitForLog(pattern: RegExp, timeoutMs: number): Promise<string>;
-  /** Stops the server with SIGTERM (SIGKILL after 5 s); the data folder is kept. */
+  /** Stops the server with SIGTERM (SIGKILL after 5 s) and keeps the data folder. */
   stop(): Promise<void>;
   /** Ends the server with SIGKILL, as a crash would. */
   kill(): Promise<void>;
@@ -45,8 +45,8 @@ export interface GcsTestServer {
 
 /**
  * Returns the fake-gcs-server binary to test with: $MILDNET_GCS_SERVER_BIN,
- * else the one scripts/setup-gcs.sh caches for its default version;
- * undefined when neither exists.
+ * else the one scripts/setup-gcs.sh caches for its default version.
+ * Returns undefined when neither exists.
  */
 export function findGcsServerBinary(): string | undefined {
   return findCachedBinary({
@@ -58,6 +58,7 @@ export function findGcsServerBinary(): string | undefined {
   });
 }
 
+/** Starts fake-gcs-server on a free port and waits until its health check returns 200. */
 export async function startGcsServer(options: GcsServerOptions = {}): Promise<GcsTestServer> {
   const binary = options.binary ?? findGcsServerBinary();
   if (binary === undefined) {

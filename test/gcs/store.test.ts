@@ -117,7 +117,7 @@ describeWithGcs('GcsObjectStore against fake-gcs-server', () => {
     expect((await store.get('small/manifest.json')).toString()).toBe('{"step":4}');
   });
 
-  it('lists by prefix in key order with keys relative to the store', async () => {
+  it('lists by prefix with relative keys', async () => {
     await store.put('ckpt/epoch-2/manifest.json', '{}');
     await store.put('ckpt/epoch-10/manifest.json', '{}');
     await store.put('ckpt/epoch-1/weights.bin', 'w');
@@ -170,7 +170,7 @@ describeWithGcs('GcsObjectStore against fake-gcs-server', () => {
     await expect(fs.stat(path.join(workDir, 'missing.bin'))).rejects.toThrow('ENOENT');
   });
 
-  it('deletes objects, and deleting a missing one is no error', async () => {
+  it('deletes existing and missing objects', async () => {
     await store.put('to-delete.txt', 'bye');
 
     await store.delete('to-delete.txt');
@@ -192,7 +192,7 @@ describeWithGcs('GcsObjectStore against fake-gcs-server', () => {
     await expect(store.get('/absolute')).rejects.toThrow('starts with "/"');
   });
 
-  it('names a missing bucket instead of a missing object', async () => {
+  it('reports missing bucket, not missing object', async () => {
     const missing = await openStore('gs://no-such-bucket-here/x', { env: server.env() });
 
     const errors = [
@@ -215,7 +215,7 @@ describeWithGcs('GcsObjectStore against fake-gcs-server', () => {
     }
   });
 
-  it('takes the endpoint from STORAGE_EMULATOR_HOST in the process environment', async () => {
+  it('reads STORAGE_EMULATOR_HOST from process.env', async () => {
     const restore = overrideProcessEnv({ STORAGE_EMULATOR_HOST: server.endpoint });
     try {
       const fromProcess = await openStore(`gs://${BUCKET}/from-process-env`);

@@ -41,7 +41,7 @@ export interface GcsFixture {
 /**
  * Starts the egress trap and routes this process's metadata server and proxy
  * variables to it, together with the overrides in env (undefined unsets a
- * variable). Then starts fake-gcs-server and creates bucket.
+ * variable). Then starts fake-gcs-server and creates the bucket.
  */
 export async function startGcsFixture(bucket: string, env: Record<string, string | undefined> = {}): Promise<GcsFixture> {
   const trap = await startEgressTrap();
@@ -63,7 +63,7 @@ export async function startGcsFixture(bucket: string, env: Record<string, string
   return { server, trap, close };
 }
 
-/** Returns the StorageRequestError that promise rejects with, and rethrows any other outcome. */
+/** Returns the StorageRequestError that promise rejects with. Rethrows any other error, and throws if promise resolves. */
 export async function captureError(promise: Promise<unknown>): Promise<StorageRequestError> {
   try {
     await promise;

@@ -8,12 +8,12 @@
 import { redactSecrets } from './errors';
 import { classifyStorageError, ErrorClassification } from './retry';
 
-/** Code of the error that the GCS store raises for a bucket that does not exist; the S3 store uses the same code. */
+/** Code of the error that the GCS store raises for a bucket that does not exist. The S3 store uses the same code. */
 export const BUCKET_NOT_FOUND_CODE = 'NoSuchBucket';
 
 /**
  * Code of a download whose object was replaced between reading its metadata
- * and its body. It is transient: the next attempt reads the new generation.
+ * and its body. It is transient because the next attempt reads the new generation.
  */
 export const OBJECT_REPLACED_CODE = 'ObjectReplaced';
 
@@ -63,13 +63,13 @@ export function classifyGcsError(error: unknown): ErrorClassification {
     return { transient, code: reason ?? `HttpStatus${status}`, httpStatus: status };
   }
 
-  // node-fetch reports its own timeout with a type and no code; an aborted
-  // request (gaxios' timeout) is named AbortError.
+  // node-fetch reports its own timeout with a type and no code. A request
+  // that gaxios aborts on its timeout is named AbortError.
   if (fields.type === 'request-timeout' || fields.name === 'AbortError' || /network timeout at/.test(message)) {
     return { transient: true, code: 'Timeout' };
   }
   // Network errors carry the Node.js code (ECONNREFUSED, ECONNRESET,
-  // ENOTFOUND), which the shared classifier knows.
+  // ENOTFOUND), which the shared classifier handles.
   return classifyStorageError(error);
 }
 
@@ -95,10 +95,10 @@ function firstReason(errors: unknown): string | undefined {
   return undefined;
 }
 
-/** What a failure message needs to know about the store. */
+/** Store details that failure messages name. */
 export interface GcsFailureContext {
   bucket: string;
-  /** The endpoint requests go to, for messages. */
+  /** Endpoint that requests go to. */
   endpoint: string;
   /** Source of the credentials, named in messages. */
   credentialSource: string;
@@ -114,7 +114,11 @@ export function gcsFailureHint(code: string, httpStatus: number | undefined, con
     return `the bucket "${bucket}" does not exist at ${endpoint}; check the bucket name in the URI, or create the bucket`;
   }
   if (code === CREDENTIALS_NOT_FOUND_CODE) {
-    return 'no Google credentials were found; on GKE, run the pod as a Kubernetes service account that Workload Identity links to a Google service account; elsewhere set GOOGLE_APPLICATION_CREDENTIALS to a service account key file; for an emulator set STORAGE_EMULATOR_HOST';
+    return (
+      'no Google credentials were found. On GKE, run the pod as a Kubernetes service account that Workload Identity links ' +
+      'to a Google service account. Elsewhere, set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, ' +
+      'or set STORAGE_EMULATOR_HOST for an emulator'
+    );
   }
   if (httpStatus === 401) {
     return `the request was not authenticated; check the credentials from ${credentialSource}`;
@@ -152,7 +156,12 @@ export function gcsFailureHint(code: string, httpStatus: number | undefined, con
  * Returns undefined for errors without a message.
  */
 export function redactedClientMessage(cause: unknown, secrets: ReadonlyArray<string | undefined> = []): string | undefined {
-  const message = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : undefined;
+  let message: string | undefined;
+  if (cause instanceof Error) {
+    message = cause.message;
+  } else if (typeof cause === 'string') {
+    message = cause;
+  }
   if (message === undefined || message.trim() === '') {
     return undefined;
   }

@@ -30,20 +30,21 @@ export const GCS_DEFAULT_ENDPOINT = 'https://storage.googleapis.com';
 
 /** Connection settings of a GCS store, from resolveGcsClientSettings. */
 export interface GcsClientSettings {
-  /** Emulator endpoint (http(s)://host[:port]); requests to it are not authenticated. Undefined means Cloud Storage. */
+  /** Emulator endpoint (http(s)://host[:port]), whose requests are not authenticated. Undefined means Cloud Storage. */
   endpoint?: string;
-  /** Service account key file for Application Default Credentials; undefined lets ADC search. */
+  /** Service account key file for Application Default Credentials. Undefined lets ADC search its usual sources. */
   keyFilename?: string;
   /** Source of the credentials, named in messages. */
   credentialSource: string;
 }
 
+/** Options of a GCS store, all optional. */
 export interface GcsStoreArgs {
   /** Retry policy and test seams. The store-level `onRetry` below takes the place of `retry.onRetry`. */
   retry?: Omit<RetryOptions, 'onRetry'>;
   /** Called before every retry, with the URI and the JSON API method. */
   onRetry?: (event: StorageRetryEvent) => void;
-  /** Bytes per request of a resumable upload: a multiple of 256 KiB. Default 8 MiB. */
+  /** Bytes per request of a resumable upload, a multiple of 256 KiB. Default 8 MiB. */
   partSizeBytes?: number;
   /** Bodies of at least this many bytes go up in a resumable upload. Default: partSizeBytes. */
   multipartThresholdBytes?: number;
@@ -59,9 +60,9 @@ export interface GcsStoreArgs {
 
 /**
  * An object store over a bucket prefix on Cloud Storage, through the
- * JSON API client @google-cloud/storage. The client's own retries are off;
- * every request runs under the store's retry policy, so that retries are
- * reported through `onRetry` as for s3://. Bodies of at least
+ * JSON API client @google-cloud/storage. The client's own retries are off
+ * because every request runs under the store's retry policy, which reports
+ * retries through `onRetry` as for s3://. Bodies of at least
  * multipartThresholdBytes go up in a resumable upload, one chunk of
  * partSizeBytes per request.
  */
@@ -131,7 +132,7 @@ export class GcsObjectStore implements FileObjectStore {
       return this.resumableUpload(key, file, () => Readable.from([bytes]), bytes.byteLength);
     }
     const metadata = await this.bucketRequest('objects.insert', key, async () => {
-      // A single-request (multipart) upload; the client checks the CRC32C
+      // A single-request (multipart) upload. The client checks the CRC32C
       // that the server returns against the body's.
       await file.save(bytes, { resumable: false, contentType: 'application/octet-stream' });
       return file.metadata;
@@ -255,8 +256,8 @@ export class GcsObjectStore implements FileObjectStore {
   }
 
   /**
-   * Uploads body in a resumable upload session: each request carries one
-   * chunk of partSizeBytes, so that memory use stays at about one chunk.
+   * Uploads the body in a resumable upload session with one chunk of
+   * partSizeBytes per request, so that memory use stays at about one chunk.
    * A failed attempt starts a new session from the first byte.
    */
   private async resumableUpload(key: string, file: File, openBody: () => Readable, sizeBytes: number): Promise<ObjectInfo> {
@@ -349,7 +350,7 @@ export class GcsObjectStore implements FileObjectStore {
     this.credentialsFound = true;
   }
 
-  /** Runs one request under the retry policy and translates its failure; a 404 becomes ObjectNotFoundError. */
+  /** Runs one request under the retry policy and translates its failure. A 404 becomes ObjectNotFoundError. */
   private async request<T>(operation: string, key: string, send: () => Promise<T>): Promise<T> {
     const sendWithCredentials = async (): Promise<T> => {
       await this.findCredentials();
@@ -422,9 +423,10 @@ export class GcsObjectStore implements FileObjectStore {
 }
 
 /**
- * Creates the client. Its retries are off (ours wrap every call). With an
- * emulator endpoint the client sends requests without authentication; with
- * none it uses Application Default Credentials.
+ * Creates the client with its retries off, because the store's retry policy
+ * wraps every call. With an emulator endpoint the client sends requests
+ * without authentication, and without one it uses Application Default
+ * Credentials.
  */
 function createClient(settings: GcsClientSettings, timeoutMs: number): Storage {
   const options: StorageOptions = {

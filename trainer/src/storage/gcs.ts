@@ -21,9 +21,9 @@ export const GCS_EMULATOR_HOST_VARIABLE = 'STORAGE_EMULATOR_HOST';
 export const GCS_KEY_FILE_VARIABLE = 'GOOGLE_APPLICATION_CREDENTIALS';
 
 /**
- * Opens a store over gs://bucket/prefix: the XML API through the S3 store
- * when HMAC keys are set (usesGcsHmacKeys), else the JSON API client with
- * the settings of resolveGcsClientSettings.
+ * Opens a store over gs://bucket/prefix. When HMAC keys are set (see
+ * usesGcsHmacKeys), it is the S3 store on the XML API. Otherwise it is the
+ * JSON API client with the settings of resolveGcsClientSettings.
  */
 export async function openGcsStore(
   bucket: string,
@@ -32,16 +32,16 @@ export async function openGcsStore(
   env: Environment = process.env,
 ): Promise<FileObjectStore> {
   if (usesGcsHmacKeys(env)) {
-    // NOTE: this path is tested only against an S3 server standing in for
-    // Cloud Storage. The default signing region "auto" is unverified against
-    // storage.googleapis.com; set MILDNET_GCS_REGION if the signature is rejected.
+    // NOTE: this path is tested only against an S3 server in place of Cloud
+    // Storage. The default signing region "auto" is unverified against
+    // storage.googleapis.com, so set MILDNET_GCS_REGION if the signature is rejected.
     return new S3ObjectStore('gs', bucket, prefix, await resolveGcsSettings(env), args);
   }
   rejectXmlApiSettings(env);
   return new GcsObjectStore(bucket, prefix, await resolveGcsClientSettings(env), args);
 }
 
-/** Throws when a setting of the XML API path is set without HMAC keys, where it would have no effect. */
+/** Throws StorageConfigError when a setting of the XML API path is set without HMAC keys, because it would have no effect. */
 function rejectXmlApiSettings(env: Environment): void {
   for (const name of [GCS_SETTING_NAMES.endpoint, GCS_SETTING_NAMES.region]) {
     if (nonEmpty(env[name]) !== undefined) {
@@ -60,12 +60,12 @@ export function usesGcsHmacKeys(env: Environment = process.env): boolean {
 }
 
 /**
- * Resolves the JSON API client's settings from the environment: the
- * emulator endpoint from STORAGE_EMULATOR_HOST (requests to it are not
- * authenticated), else Cloud Storage with Application Default Credentials,
- * whose key file GOOGLE_APPLICATION_CREDENTIALS names when it is set.
- * Throws StorageConfigError for a malformed endpoint or a key file that is
- * missing.
+ * Resolves the JSON API client's settings from the environment. With
+ * STORAGE_EMULATOR_HOST set, requests go to that emulator without
+ * authentication. Otherwise they go to Cloud Storage with Application
+ * Default Credentials, using the key file in GOOGLE_APPLICATION_CREDENTIALS
+ * when it is set. Throws StorageConfigError for a malformed endpoint or a
+ * missing or unreadable key file.
  */
 export async function resolveGcsClientSettings(env: Environment = process.env): Promise<GcsClientSettings> {
   const emulatorHost = nonEmpty(env[GCS_EMULATOR_HOST_VARIABLE]);

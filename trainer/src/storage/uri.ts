@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 
 import { StorageConfigError } from './errors';
 import { openGcsStore } from './gcs';
+import { GcsStoreArgs } from './gcs-store';
 import { LocalObjectStore } from './local';
 import { FileObjectStore } from './object-store';
-import { GcsStoreArgs } from './gcs-store';
 import { S3ObjectStore, S3StoreArgs } from './s3';
 import { resolveS3Settings } from './s3-settings';
 
@@ -128,7 +128,7 @@ export function isLocalUri(uri: string): boolean {
   return parseStorageUri(uri).scheme === 'file';
 }
 
-/** Options of every backend; each backend reads the ones it supports (see S3StoreArgs and GcsStoreArgs). */
+/** Options of every backend. Each backend reads the ones it supports (see S3StoreArgs and GcsStoreArgs). */
 export interface OpenStoreOptions extends S3StoreArgs, GcsStoreArgs {
   /** Config field path that the URI came from, named in errors. Default "uri". */
   field?: string;

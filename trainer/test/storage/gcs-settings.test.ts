@@ -139,7 +139,7 @@ describe('classifyGcsError', () => {
     expect(classification.code).toBe(code);
   });
 
-  it('lets withRetry retry a 503 and stop at a 403', async () => {
+  it('withRetry retries 503, stops at 403', async () => {
     const sleeps: number[] = [];
     const failures = [apiError(503), apiError(503), apiError(403, 'forbidden')];
     let attempts = 0;
