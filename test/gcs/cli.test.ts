@@ -13,11 +13,11 @@ import * as path from 'node:path';
 
 import { prepareFashionMnist } from '../../trainer/src/data';
 import { FileObjectStore, openStore } from '../../trainer/src/storage';
+import { FASHION_MNIST_IMAGES, startCli, type CliRun } from '../support/cli';
+import { startFaultProxy } from '../support/fault-proxy';
 import { EgressTrap, startEgressTrap } from './egress-trap';
 import { GcsTestServer, startGcsServer } from './server';
 import { describeWithGcs } from './support';
-import { FASHION_MNIST_IMAGES, startCli, type CliRun } from '../support/cli';
-import { startFaultProxy } from '../support/fault-proxy';
 
 const BUCKET = 'jobs';
 /** A Cloud Storage JSON API backend error, which clients retry. */
@@ -59,8 +59,8 @@ describeWithData('mildnet train with a gs:// job dir', () => {
   });
 
   // Quick-start model with head dropout on, so that the comparison covers the
-  // dropout masks; 30 steps per epoch, checkpoints at steps 4 and 8, the
-  // run ends at step 12.
+  // dropout masks. An epoch has 30 steps, checkpoints are saved at steps 4
+  // and 8, and the run ends at step 12.
   const trainArgs = (jobDir: string): string[] => [
     'train',
     '--config',
@@ -105,7 +105,7 @@ describeWithData('mildnet train with a gs:// job dir', () => {
     await interrupted.exit;
     await proxy.close();
 
-    // The checkpoint at step 8 is incomplete: no manifest.
+    // The checkpoint at step 8 is incomplete, so it has no manifest.
     const keys = await keysUnder('interrupted/checkpoints/');
     expect(keys).toContain('interrupted/checkpoints/step-000000004/manifest.json');
     expect(keys).not.toContain('interrupted/checkpoints/step-000000008/manifest.json');
@@ -126,8 +126,13 @@ describeWithData('mildnet train with a gs:// job dir', () => {
     // The first three checkpoint upload requests get 503 Service Unavailable.
     let checkpointUploads = 0;
     const proxy = await startFaultProxy(server.endpoint, {
-      decide: (method, url) =>
-        (method === 'POST' || method === 'PUT') && url.includes('retried/checkpoints/') && ++checkpointUploads <= 3 ? 'fail' : 'forward',
+      decide: (method, url) => {
+        if ((method !== 'POST' && method !== 'PUT') || !url.includes('retried/checkpoints/')) {
+          return 'forward';
+        }
+        checkpointUploads++;
+        return checkpointUploads <= 3 ? 'fail' : 'forward';
+      },
       failure: GCS_BACKEND_ERROR,
       decodeUrl: true,
     });
